@@ -1,0 +1,3 @@
+module github.com/dnahost/dnahost/guest-sdk
+
+go 1.26

@@ -1,0 +1,246 @@
+package llama
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/dnahost/dnahost/guest-sdk/dna"
+	"github.com/dnahost/dnahost/guest-sdk/tokenizer"
+)
+
+// Config is the model shape.
+type Config struct {
+	Dim, HiddenDim, Layers, Heads, KVHeads, Vocab, SeqLen int
+	NormEps, RopeTheta                                    float32
+	SharedClassifier                                      bool
+	TokenizerFile                                         string
+}
+
+// ReadConfig reads the shape from the host's bundle config.
+func ReadConfig(h dna.Host) (Config, error) {
+	var c Config
+	var err error
+	ints := []struct {
+		key string
+		dst *int
+	}{{"dim", &c.Dim}, {"hidden_dim", &c.HiddenDim}, {"n_layers", &c.Layers}, {"n_heads", &c.Heads},
+		{"n_kv_heads", &c.KVHeads}, {"vocab_size", &c.Vocab}, {"seq_len", &c.SeqLen}}
+	for _, f := range ints {
+		if *f.dst, err = dna.ConfigInt(h, f.key); err != nil {
+			return c, err
+		}
+		if *f.dst <= 0 {
+			return c, errors.New("llama: config " + f.key + " must be positive")
+		}
+	}
+	if c.NormEps, err = dna.ConfigFloat(h, "norm_eps", 1e-5); err != nil {
+		return c, err
+	}
+	if c.RopeTheta, err = dna.ConfigFloat(h, "rope_theta", 10000); err != nil {
+		return c, err
+	}
+	s, _ := h.Config("shared_classifier")
+	c.SharedClassifier = s == "1" || s == "true"
+	c.TokenizerFile = "tokenizer.bin"
+	if s, ok := h.Config("tokenizer"); ok {
+		c.TokenizerFile = s
+	}
+	if c.Heads%c.KVHeads != 0 || c.Dim%c.Heads != 0 || (c.Dim/c.Heads)%2 != 0 {
+		return c, errors.New("llama: dim, n_heads and n_kv_heads do not fit together")
+	}
+	return c, nil
+}
+
+// HeadSize is dim / n_heads.
+func (c Config) HeadSize() int { return c.Dim / c.Heads }
+
+// KVDim is the width of one key or value row.
+func (c Config) KVDim() int { return c.KVHeads * c.HeadSize() }
+
+// TensorName is the weight name for layer l (or −1 for the model-wide
+// tensors tok_embeddings, norm and output).
+func TensorName(l int, name string) string {
+	if l < 0 {
+		return name
+	}
+	return "layers." + strconv.Itoa(l) + "." + name
+}
+
+type layer struct {
+	attnNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3 dna.Tensor
+	kCache, vCache                                dna.Tensor
+}
+
+// activations for a batch of up to cap rows.
+type acts struct {
+	cap, rows                    int
+	x, xb, xb2, q, k, v, hb, hb2 dna.Tensor
+}
+
+// Model is the Llama decoder. It implements inference.Model.
+type Model struct {
+	h      dna.Host
+	cfg    Config
+	tok    *tokenizer.Tokenizer
+	embed  dna.Tensor
+	norm   dna.Tensor
+	cls    dna.Tensor
+	layers []layer
+	a      acts
+}
+
+// New returns an uninitialised model; the host calls Init.
+func New() *Model { return &Model{} }
+
+// Config returns the shape read at Init.
+func (m *Model) Config() Config { return m.cfg }
+
+// Init reads the config, opens the weights and the tokenizer, and allocates
+// the KV cache.
+func (m *Model) Init(h dna.Host) error {
+	m.h = h
+	cfg, err := ReadConfig(h)
+	if err != nil {
+		return err
+	}
+	m.cfg = cfg
+	open := func(l int, name string) (dna.Tensor, error) { return h.TensorOpen(TensorName(l, name)) }
+	if m.embed, err = open(-1, "tok_embeddings"); err != nil {
+		return err
+	}
+	if m.norm, err = open(-1, "norm"); err != nil {
+		return err
+	}
+	m.cls = m.embed
+	if !cfg.SharedClassifier {
+		if m.cls, err = open(-1, "output"); err != nil {
+			return err
+		}
+	}
+	m.layers = make([]layer, cfg.Layers)
+	for l := range m.layers {
+		L := &m.layers[l]
+		for _, w := range []struct {
+			dst  *dna.Tensor
+			name string
+		}{{&L.attnNorm, "attn_norm"}, {&L.wq, "wq"}, {&L.wk, "wk"}, {&L.wv, "wv"}, {&L.wo, "wo"},
+			{&L.ffnNorm, "ffn_norm"}, {&L.w1, "w1"}, {&L.w2, "w2"}, {&L.w3, "w3"}} {
+			if *w.dst, err = open(l, w.name); err != nil {
+				return err
+			}
+		}
+		if L.kCache, err = h.TensorNew(dna.F32, cfg.SeqLen, cfg.KVDim()); err != nil {
+			return err
+		}
+		if L.vCache, err = h.TensorNew(dna.F32, cfg.SeqLen, cfg.KVDim()); err != nil {
+			return err
+		}
+	}
+	return m.loadTokenizer()
+}
+
+func (m *Model) loadTokenizer() error {
+	f, err := m.h.FileOpen(m.cfg.TokenizerFile)
+	if err != nil {
+		return err
+	}
+	defer m.h.TensorFree(f)
+	_, _, size, err := m.h.TensorInfo(f)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, size)
+	if err := m.h.TensorRead(f, 0, buf); err != nil {
+		return err
+	}
+	m.tok, err = tokenizer.Parse(buf, m.cfg.Vocab)
+	return err
+}
+
+// Tokenize encodes with a leading BOS, as llama2.c does.
+func (m *Model) Tokenize(text string) ([]int32, error) { return m.tok.Encode(text, true, false), nil }
+
+// Detokenize decodes one token after prev. The control tokens BOS and EOS
+// have no text.
+func (m *Model) Detokenize(prev, token int32) []byte {
+	if token < 0 || int(token) >= m.cfg.Vocab || token == tokenizer.BOS || token == tokenizer.EOS {
+		return nil
+	}
+	return tokenizer.Printable(m.tok.Decode(prev, token))
+}
+
+// ensure sizes the activation buffers for n rows.
+func (m *Model) ensure(n int) error {
+	a := &m.a
+	if n > a.cap {
+		for _, t := range []dna.Tensor{a.x, a.xb, a.xb2, a.q, a.k, a.v, a.hb, a.hb2} {
+			if a.cap > 0 {
+				m.h.TensorFree(t)
+			}
+		}
+		c := m.cfg
+		specs := []struct {
+			dst  *dna.Tensor
+			cols int
+		}{{&a.x, c.Dim}, {&a.xb, c.Dim}, {&a.xb2, c.Dim}, {&a.q, c.Dim}, {&a.k, c.KVDim()}, {&a.v, c.KVDim()},
+			{&a.hb, c.HiddenDim}, {&a.hb2, c.HiddenDim}}
+		for _, s := range specs {
+			t, err := m.h.TensorNew(dna.F32, n, s.cols)
+			if err != nil {
+				a.cap = 0
+				return err
+			}
+			*s.dst = t
+		}
+		a.cap, a.rows = n, n
+	}
+	if a.rows != n {
+		for _, t := range []dna.Tensor{a.x, a.xb, a.xb2, a.q, a.k, a.v, a.hb, a.hb2} {
+			if err := m.h.TensorSetRows(t, n); err != nil {
+				return err
+			}
+		}
+		a.rows = n
+	}
+	return nil
+}
+
+// Forward runs the decoder over tokens at positions pos… and writes logits.
+func (m *Model) Forward(tokens []int32, pos int, logits dna.Tensor) error {
+	n := len(tokens)
+	c := m.cfg
+	if pos+n > c.SeqLen {
+		return &dna.Error{Op: "forward", Code: dna.CodeRange, Msg: "llama: sequence longer than seq_len " + strconv.Itoa(c.SeqLen)}
+	}
+	if err := m.ensure(n); err != nil {
+		return err
+	}
+	a := &m.a
+	o := &dna.Ops{H: m.h}
+	hs, kvDim := c.HeadSize(), c.KVDim()
+	o.Embed(a.x, m.embed, tokens)
+	for l := 0; l < c.Layers; l++ {
+		L := &m.layers[l]
+		o.RMSNorm(a.xb, a.x, L.attnNorm, c.NormEps)
+		o.MatMul(a.q, a.xb, L.wq)
+		o.MatMul(a.k, a.xb, L.wk)
+		o.MatMul(a.v, a.xb, L.wv)
+		o.RoPE(a.q, pos, hs, c.RopeTheta)
+		o.RoPE(a.k, pos, hs, c.RopeTheta)
+		o.Copy(L.kCache, pos*kvDim, a.k, 0, n*kvDim)
+		o.Copy(L.vCache, pos*kvDim, a.v, 0, n*kvDim)
+		o.Attention(a.xb2, a.q, L.kCache, L.vCache, pos, c.Heads, c.KVHeads)
+		o.MatMul(a.xb, a.xb2, L.wo)
+		o.Add(a.x, a.x, a.xb)
+		o.RMSNorm(a.xb, a.x, L.ffnNorm, c.NormEps)
+		o.MatMul(a.hb, a.xb, L.w1)
+		o.MatMul(a.hb2, a.xb, L.w3)
+		o.SiLUMul(a.hb, a.hb, a.hb2)
+		o.MatMul(a.xb, a.hb, L.w2)
+		o.Add(a.x, a.x, a.xb)
+	}
+	o.RMSNorm(a.x, a.x, m.norm, c.NormEps)
+	o.Probe(a.x, "final")
+	o.MatMul(logits, a.x, m.cls)
+	return o.Err()
+}

@@ -1,0 +1,65 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/dnahost/dnahost/hostfuncs"
+)
+
+// Errors a job can end with. Each wraps the detail; test with errors.Is.
+var (
+	ErrTimeout    = errors.New("guest exceeded its wall-clock limit")
+	ErrBudget     = hostfuncs.ErrBudget
+	ErrMemory     = errors.New("guest ran out of memory")
+	ErrTrap       = errors.New("guest trapped")
+	ErrGuest      = errors.New("guest reported an error")
+	ErrBadModule  = errors.New("inference module is not a valid dna guest")
+	ErrLimits     = errors.New("bundle needs more than this node allows")
+	ErrJob        = errors.New("invalid job")
+	ErrClosed     = errors.New("session is closed")
+	ErrBadTokens  = errors.New("guest produced invalid tokens")
+	ErrContext    = errors.New("sequence exceeds the model's context length")
+	ErrNoInstance = errors.New("host call outside a session")
+)
+
+// classify turns an engine error into one of the errors above, keeping the
+// guest's own account (stderr, error logs) as detail.
+func classify(ctx context.Context, err error, s *Session, what string) error {
+	if err == nil {
+		return nil
+	}
+	var trap hostfuncs.Trap
+	if errors.As(err, &trap) {
+		return fmt.Errorf("%s: %w", what, trap.Err)
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return fmt.Errorf("%s: %w", what, ErrTimeout)
+		case sys.ExitCodeContextCanceled:
+			return fmt.Errorf("%s: %w", what, context.Canceled)
+		}
+		detail := s.stderrTail()
+		if strings.Contains(detail, "out of memory") {
+			return fmt.Errorf("%s: %w (guest exited with code %d: %s)", what, ErrMemory, exit.ExitCode(), detail)
+		}
+		return fmt.Errorf("%s: %w: exited with code %d: %s", what, ErrTrap, exit.ExitCode(), detail)
+	}
+	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", what, ErrTimeout)
+	}
+	msg := err.Error()
+	if i := strings.Index(msg, "\nwasm stack trace"); i >= 0 {
+		msg = msg[:i]
+	}
+	if strings.Contains(msg, "out of bounds memory access") && strings.Contains(s.stderrTail(), "out of memory") {
+		return fmt.Errorf("%s: %w: %s", what, ErrMemory, msg)
+	}
+	return fmt.Errorf("%s: %w: %s", what, ErrTrap, msg)
+}

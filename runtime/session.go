@@ -1,0 +1,504 @@
+package runtime
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/dnahost/dnahost/hostfuncs"
+	"github.com/dnahost/dnahost/kernels"
+	"github.com/dnahost/dnahost/keys"
+)
+
+// Guest is the inference code of one instance: the bundle's WebAssembly
+// module normally, or a native Go model when comparing the sandbox's cost.
+type Guest interface {
+	Init() error
+	Tokenize(text string) ([]int32, error)
+	Detokenize(prev, tok int32) ([]byte, error)
+	Forward(tokens []int32, pos int, logits hostfuncs.Handle) error
+	Close() error
+}
+
+// SessionOptions configures one instance.
+type SessionOptions struct {
+	// Sample fixes the seed, temperature and top-k of canonical sampling.
+	Sample kernels.SampleParams
+	// Budget is the work-unit budget (0: unlimited).
+	Budget uint64
+	// Timeout bounds the session's wall-clock time (0: none beyond ctx).
+	Timeout time.Duration
+	// Walltime is the fixed time the guest's clock reads (WASI).
+	Walltime time.Time
+	// NewGuest replaces the WebAssembly guest (native comparison runs).
+	NewGuest func(in *hostfuncs.Instance) (Guest, error)
+}
+
+// Session is one instance of a model: a guest and its host state. It is
+// not safe for concurrent use.
+type Session struct {
+	md        *Model
+	in        *hostfuncs.Instance
+	g         Guest
+	ctx       context.Context
+	cancel    context.CancelFunc
+	logits    hostfuncs.Handle
+	logitsCap int
+	stderr    *tailBuffer
+	failed    error
+	closed    bool
+}
+
+// NewSession instantiates the model for one job.
+func (md *Model) NewSession(ctx context.Context, o SessionOptions) (*Session, error) {
+	if err := kernels.CheckSample(dummyTensor{}, 0, o.Sample); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrJob, err)
+	}
+	lim := md.limits
+	lim.Budget = o.Budget
+	s := &Session{md: md, stderr: &tailBuffer{max: 4096}}
+	logger := md.rt.log
+	in, err := hostfuncs.NewInstance(hostfuncs.Config{
+		Backend: md.rt.backend, Source: source{md}, Limits: lim, Sample: o.Sample,
+		Logger: func(level int, msg string) {
+			logger.Log(context.Background(), guestLevel(level), msg, "bundle", md.m.Name)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.in = in
+	if o.Timeout > 0 {
+		s.ctx, s.cancel = context.WithTimeout(ctx, o.Timeout)
+	} else {
+		s.ctx, s.cancel = context.WithCancel(ctx)
+	}
+	s.ctx = context.WithValue(s.ctx, instanceKey{}, in)
+	if o.NewGuest != nil {
+		s.g, err = o.NewGuest(in)
+	} else {
+		s.g, err = md.instantiate(s, o)
+	}
+	if err == nil {
+		err = s.call("dna_init", s.g.Init)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func guestLevel(l int) slog.Level {
+	switch {
+	case l >= 3:
+		return slog.LevelError
+	case l == 2:
+		return slog.LevelWarn
+	case l == 1:
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
+}
+
+// dummyTensor lets NewSession validate sample parameters with the shared check.
+type dummyTensor struct{}
+
+func (dummyTensor) DType() kernels.DType { return kernels.F32 }
+func (dummyTensor) Rows() int            { return 1 }
+func (dummyTensor) Cols() int            { return 1 }
+
+// call runs a guest entry point and classifies its failure. A failed
+// session stays failed: the guest's state is no longer trustworthy.
+func (s *Session) call(what string, f func() error) error {
+	if s.closed {
+		return ErrClosed
+	}
+	if s.failed != nil {
+		return s.failed
+	}
+	if err := f(); err != nil {
+		var ge *guestError
+		if errors.As(err, &ge) {
+			msg := s.in.GuestError()
+			if msg == "" {
+				msg = s.in.LastError()
+			}
+			err = fmt.Errorf("%s: %w (code %d): %s", what, ErrGuest, ge.code, msg)
+		} else if !errors.Is(err, ErrBadTokens) && !errors.Is(err, ErrJob) {
+			err = classify(s.ctx, err, s, what)
+		}
+		s.failed = err
+		return err
+	}
+	return nil
+}
+
+// Instance is the session's host state.
+func (s *Session) Instance() *hostfuncs.Instance { return s.in }
+
+// Model is the session's model.
+func (s *Session) Model() *Model { return s.md }
+
+// Tokenize runs the guest's tokenizer and checks its output.
+func (s *Session) Tokenize(text string) ([]int32, error) {
+	var toks []int32
+	err := s.call("dna_tokenize", func() error {
+		var err error
+		toks, err = s.g.Tokenize(text)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	vocab := s.md.m.Model.VocabSize
+	for i, t := range toks {
+		if t < 0 || int(t) >= vocab {
+			return nil, fmt.Errorf("%w: token %d at %d outside the vocabulary of %d", ErrBadTokens, t, i, vocab)
+		}
+	}
+	return toks, nil
+}
+
+// Detokenize returns the bytes token adds after prev.
+func (s *Session) Detokenize(prev, tok int32) ([]byte, error) {
+	var b []byte
+	err := s.call("dna_detokenize", func() error {
+		var err error
+		b, err = s.g.Detokenize(prev, tok)
+		return err
+	})
+	return b, err
+}
+
+// Forward processes tokens at positions pos… and leaves one row of logits
+// per token in the session's logits tensor.
+func (s *Session) Forward(tokens []int32, pos int) error {
+	n := len(tokens)
+	m := s.md.m.Model
+	if n == 0 || pos < 0 || pos+n > m.ContextLength {
+		return fmt.Errorf("%w: positions [%d,%d) outside the context of %d", ErrContext, pos, pos+n, m.ContextLength)
+	}
+	for i, t := range tokens {
+		if t < 0 || int(t) >= m.VocabSize {
+			return fmt.Errorf("%w: token %d at %d outside the vocabulary of %d", ErrJob, t, i, m.VocabSize)
+		}
+	}
+	if err := s.ensureLogits(n); err != nil {
+		return err
+	}
+	if err := s.in.BeginForward(pos, n); err != nil {
+		return err
+	}
+	defer s.in.EndForward()
+	return s.call("dna_forward", func() error { return s.g.Forward(tokens, pos, s.logits) })
+}
+
+func (s *Session) ensureLogits(n int) error {
+	if n > s.logitsCap {
+		if s.logitsCap > 0 {
+			s.in.FreeTensor(s.logits)
+			s.logitsCap = 0
+		}
+		h, err := s.in.NewTensor(kernels.F32, n, s.md.m.Model.VocabSize)
+		if err != nil {
+			return fmt.Errorf("runtime: logits for %d positions: %w", n, err)
+		}
+		s.logits, s.logitsCap = h, n
+	}
+	return s.in.SetRows(s.logits, n)
+}
+
+// Sample is the canonical token for one row of the last Forward's logits,
+// sampled as position step.
+func (s *Session) Sample(row int, step uint64) (int32, error) {
+	if s.logitsCap == 0 {
+		return 0, errors.New("runtime: sample before forward")
+	}
+	var tok int32
+	err := s.call("sample", func() error {
+		var err error
+		tok, err = s.in.SampleToken(s.logits, row, step)
+		return err
+	})
+	return tok, err
+}
+
+// LogitsRow copies one row of the last Forward's logits.
+func (s *Session) LogitsRow(row int) ([]float32, error) {
+	t, err := s.in.Tensor(s.logits)
+	if err != nil {
+		return nil, err
+	}
+	if row < 0 || row >= t.Rows() {
+		return nil, fmt.Errorf("runtime: logits row %d of %d", row, t.Rows())
+	}
+	raw := make([]byte, 4*t.Cols())
+	if err := s.md.rt.backend.Read(t, row*len(raw), raw); err != nil {
+		return nil, err
+	}
+	out := make([]float32, t.Cols())
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return out, nil
+}
+
+// Digest is the introspection digest over positions [0, upto).
+func (s *Session) Digest(upto int) keys.Hash { return s.in.Digest(upto) }
+
+// WorkUnits spent so far.
+func (s *Session) WorkUnits() uint64 { return s.in.Work() }
+
+// Close ends the instance and frees its tensors.
+func (s *Session) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var err error
+	if s.g != nil {
+		err = s.g.Close()
+	}
+	s.in.Close()
+	s.cancel()
+	return err
+}
+
+func (s *Session) stderrTail() string { return s.stderr.String() }
+
+// --- the WebAssembly guest ------------------------------------------------
+
+type guestError struct{ code int32 }
+
+func (e *guestError) Error() string { return fmt.Sprintf("guest returned %d", e.code) }
+
+type wasmGuest struct {
+	ctx                               context.Context
+	mod                               api.Module
+	init, alloc, tokenize, detok, fwd api.Function
+	free                              api.Function
+	scratch                           uint32
+	scratchCap                        uint32
+	stack                             []uint64
+}
+
+// instantiate makes the WebAssembly instance with a closed, deterministic WASI.
+func (md *Model) instantiate(s *Session, o SessionOptions) (Guest, error) {
+	clock := &fakeClock{wall: o.Walltime.UnixNano()}
+	if o.Walltime.IsZero() {
+		clock.wall = 0
+	}
+	seed := keys.SHA256([]byte("dna-wasi-random"), binary.LittleEndian.AppendUint64(nil, o.Sample.Seed))
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions("_initialize").
+		WithStdout(io.Discard).
+		WithStderr(s.stderr).
+		WithWalltime(clock.walltime, 1).
+		WithNanotime(clock.nanotime, 1).
+		WithNanosleep(clock.sleep).
+		WithOsyield(func() {}).
+		WithRandSource(rand.NewChaCha8(seed))
+	mod, err := md.wz.InstantiateModule(s.ctx, md.compiled, cfg)
+	if err != nil {
+		return nil, classify(s.ctx, err, s, "instantiate")
+	}
+	g := &wasmGuest{ctx: s.ctx, mod: mod, stack: make([]uint64, 4),
+		init: mod.ExportedFunction("dna_init"), alloc: mod.ExportedFunction("dna_alloc"),
+		tokenize: mod.ExportedFunction("dna_tokenize"), detok: mod.ExportedFunction("dna_detokenize"),
+		fwd: mod.ExportedFunction("dna_forward"), free: mod.ExportedFunction("dna_free")}
+	return g, nil
+}
+
+// fakeClock is the guest's clock: wall time fixed by the job, monotonic
+// time advancing a microsecond per reading, so the guest sees a clock that
+// moves but never a fact about the host.
+type fakeClock struct {
+	wall int64
+	mono atomic.Int64
+}
+
+func (c *fakeClock) walltime() (int64, int32) {
+	t := c.wall + c.mono.Load()
+	return t / 1e9, int32(t % 1e9)
+}
+func (c *fakeClock) nanotime() int64 { return c.mono.Add(1000) }
+func (c *fakeClock) sleep(ns int64) {
+	if ns > 0 {
+		c.mono.Add(ns)
+	}
+}
+
+func (g *wasmGuest) callStack(f api.Function, params ...uint64) (int32, error) {
+	copy(g.stack, params)
+	if err := f.CallWithStack(g.ctx, g.stack); err != nil {
+		return 0, err
+	}
+	return int32(uint32(g.stack[0])), nil
+}
+
+func (g *wasmGuest) Init() error {
+	rc, err := g.callStack(g.init)
+	if err != nil {
+		return err
+	}
+	if rc < 0 {
+		return &guestError{rc}
+	}
+	return nil
+}
+
+// buffer returns guest memory for n bytes, allocated by the guest.
+func (g *wasmGuest) buffer(n int) (uint32, error) {
+	if n <= int(g.scratchCap) {
+		return g.scratch, nil
+	}
+	size := max(n, 4096)
+	if size > 1<<30 {
+		return 0, fmt.Errorf("%w: buffer of %d bytes", ErrJob, n)
+	}
+	if g.scratchCap > 0 && g.free != nil {
+		if _, err := g.callStack(g.free, uint64(g.scratch)); err != nil {
+			return 0, err
+		}
+	}
+	p, err := g.callStack(g.alloc, uint64(size))
+	if err != nil {
+		return 0, err
+	}
+	if p == 0 {
+		return 0, fmt.Errorf("%w: dna_alloc(%d) failed", ErrMemory, size)
+	}
+	if _, ok := g.mod.Memory().Read(uint32(p), uint32(size)); !ok {
+		return 0, fmt.Errorf("%w: dna_alloc returned a buffer outside memory", ErrBadTokens)
+	}
+	g.scratch, g.scratchCap = uint32(p), uint32(size)
+	return g.scratch, nil
+}
+
+func (g *wasmGuest) Tokenize(text string) ([]int32, error) {
+	capTokens := len(text) + 16
+	for attempt := 0; attempt < 2; attempt++ {
+		buf, err := g.buffer(len(text) + 4*capTokens)
+		if err != nil {
+			return nil, err
+		}
+		if !g.mod.Memory().WriteString(buf, text) {
+			return nil, fmt.Errorf("%w: cannot write prompt", ErrMemory)
+		}
+		out := buf + uint32(len(text))
+		n, err := g.callStack(g.tokenize, uint64(buf), uint64(len(text)), uint64(out), uint64(capTokens))
+		if err != nil {
+			return nil, err
+		}
+		if n < 0 {
+			return nil, &guestError{n}
+		}
+		if int(n) > capTokens {
+			if int(n) > 1<<24 {
+				return nil, fmt.Errorf("%w: tokenizer returned %d tokens", ErrBadTokens, n)
+			}
+			capTokens = int(n)
+			continue
+		}
+		raw, ok := g.mod.Memory().Read(out, uint32(4*n))
+		if !ok {
+			return nil, fmt.Errorf("%w: token buffer outside memory", ErrBadTokens)
+		}
+		toks := make([]int32, n)
+		for i := range toks {
+			toks[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		return toks, nil
+	}
+	return nil, fmt.Errorf("%w: tokenizer keeps changing its token count", ErrBadTokens)
+}
+
+func (g *wasmGuest) Detokenize(prev, tok int32) ([]byte, error) {
+	capBytes := 64
+	for attempt := 0; attempt < 2; attempt++ {
+		buf, err := g.buffer(capBytes)
+		if err != nil {
+			return nil, err
+		}
+		n, err := g.callStack(g.detok, uint64(uint32(prev)), uint64(uint32(tok)), uint64(buf), uint64(capBytes))
+		if err != nil {
+			return nil, err
+		}
+		if n < 0 {
+			return nil, &guestError{n}
+		}
+		if int(n) > capBytes {
+			if n > 1<<20 {
+				return nil, fmt.Errorf("%w: piece of %d bytes", ErrBadTokens, n)
+			}
+			capBytes = int(n)
+			continue
+		}
+		raw, ok := g.mod.Memory().Read(buf, uint32(n))
+		if !ok {
+			return nil, fmt.Errorf("%w: piece outside memory", ErrBadTokens)
+		}
+		return append([]byte(nil), raw...), nil
+	}
+	return nil, fmt.Errorf("%w: detokenizer keeps changing its length", ErrBadTokens)
+}
+
+func (g *wasmGuest) Forward(tokens []int32, pos int, logits hostfuncs.Handle) error {
+	buf, err := g.buffer(4 * len(tokens))
+	if err != nil {
+		return err
+	}
+	raw, ok := g.mod.Memory().Read(buf, uint32(4*len(tokens)))
+	if !ok {
+		return fmt.Errorf("%w: token buffer outside memory", ErrMemory)
+	}
+	for i, t := range tokens {
+		binary.LittleEndian.PutUint32(raw[4*i:], uint32(t))
+	}
+	rc, err := g.callStack(g.fwd, uint64(buf), uint64(len(tokens)), uint64(pos), uint64(uint32(logits)))
+	if err != nil {
+		return err
+	}
+	if rc < 0 {
+		return &guestError{rc}
+	}
+	return nil
+}
+
+func (g *wasmGuest) Close() error { return g.mod.Close(context.Background()) }
+
+// tailBuffer keeps the last max bytes written (the guest's stderr).
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
