@@ -450,4 +450,3 @@ func Functions() []Function {
 			}},
 	}
 }
-

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/dnahost/dnahost/keys"
 	"github.com/dnahost/dnahost/kernels"
+	"github.com/dnahost/dnahost/keys"
 )
 
 // Source is what an instance may open: the loaded bundle's weights (on the
@@ -443,4 +443,3 @@ func (in *Instance) logLine(level int, msg string) {
 		in.logger(level, msg)
 	}
 }
-

@@ -114,15 +114,25 @@ func satMul(a, b uint64) uint64 {
 	return a * b
 }
 
+// Callbacks receive a generation's progress as it happens. Either may be
+// nil; an error from one ends the generation with that error.
+type Callbacks struct {
+	// Prompt is called once the prompt is tokenized, with its decoded text.
+	Prompt func(text string, tokens []int32) error
+	// Token is called for each generated token (and once more with ID −1
+	// for text held back at the end).
+	Token func(Token) error
+}
+
 // Generate runs a job: tokenize, prefill, then sample and forward one token
-// at a time until a stop token, MaxTokens or the context end, calling
-// onToken (if not nil) for each token as it is produced.
-func (md *Model) Generate(ctx context.Context, job Job, onToken func(Token) error) (*Result, error) {
-	return md.GenerateWith(ctx, job, SessionOptions{}, onToken)
+// at a time until a stop token, MaxTokens or the context end.
+func (md *Model) Generate(ctx context.Context, job Job, cb Callbacks) (*Result, error) {
+	return md.GenerateWith(ctx, job, SessionOptions{}, cb)
 }
 
 // GenerateWith is Generate with extra session options (e.g. a native guest).
-func (md *Model) GenerateWith(ctx context.Context, job Job, so SessionOptions, onToken func(Token) error) (*Result, error) {
+func (md *Model) GenerateWith(ctx context.Context, job Job, so SessionOptions, cb Callbacks) (*Result, error) {
+	onToken := cb.Token
 	if err := job.Validate(); err != nil {
 		return nil, err
 	}
@@ -157,6 +167,11 @@ func (md *Model) GenerateWith(ctx context.Context, job Job, so SessionOptions, o
 	dec := &textDecoder{s: s}
 	if res.PromptText, err = dec.prompt(prompt); err != nil {
 		return nil, err
+	}
+	if cb.Prompt != nil {
+		if err := cb.Prompt(res.PromptText, prompt); err != nil {
+			return nil, err
+		}
 	}
 	chunk := job.PrefillChunk
 	if chunk == 0 {

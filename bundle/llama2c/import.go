@@ -8,8 +8,8 @@ import (
 	"github.com/dnahost/dnahost/bundle"
 	"github.com/dnahost/dnahost/guest-sdk/tokenizer"
 	"github.com/dnahost/dnahost/guests"
-	"github.com/dnahost/dnahost/keys"
 	"github.com/dnahost/dnahost/kernels"
+	"github.com/dnahost/dnahost/keys"
 )
 
 // Options configures Import. Key is required; the rest have defaults.

@@ -1,0 +1,149 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/dnahost/dnahost/bundle"
+	"github.com/dnahost/dnahost/internal/testmodels"
+	"github.com/dnahost/dnahost/kernels"
+	"github.com/dnahost/dnahost/kernels/cpu"
+	"github.com/dnahost/dnahost/runtime"
+)
+
+type variant struct {
+	name    string
+	threads int
+	generic bool
+	engine  runtime.Engine
+	chunk   int
+}
+
+// The same job must give the same tokens and digest on every thread count,
+// code path, engine and prefill split, and on every repetition.
+var variants = []variant{
+	{"reference", 1, true, runtime.EngineCompiler, 0},
+	{"threads=2", 2, true, runtime.EngineCompiler, 0},
+	{"threads=4", 4, true, runtime.EngineCompiler, 0},
+	{"simd,threads=3", 3, false, runtime.EngineCompiler, 0},
+	{"interpreter", 2, false, runtime.EngineInterpreter, 0},
+	{"token-by-token", 2, false, runtime.EngineCompiler, 1},
+	{"prefill-chunks-of-3", 2, false, runtime.EngineCompiler, 3},
+}
+
+type sampling struct {
+	name string
+	temp float32
+	topk int
+	seed uint64
+}
+
+var samplings = []sampling{
+	{"greedy", 0, 0, 0},
+	{"t=0.8,seed=42", 0.8, 0, 42},
+	{"t=0.8,topk=40,seed=7", 0.8, 40, 7},
+}
+
+func runVariant(t *testing.T, b *bundle.Bundle, v variant, job runtime.Job) *runtime.Result {
+	t.Helper()
+	be, err := cpu.New(cpu.Options{Threads: v.threads, Generic: v.generic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	rt := newRuntime(t, runtime.Config{Engine: v.engine, Backend: be})
+	ctx := context.Background()
+	md, err := rt.Load(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer md.Close(ctx)
+	job.PrefillChunk = v.chunk
+	res, err := md.Generate(ctx, job, runtime.Callbacks{})
+	if err != nil {
+		t.Fatalf("%s: %v", v.name, err)
+	}
+	// Repeat on the same model: a fresh instance must not remember anything.
+	again, err := md.Generate(ctx, job, runtime.Callbacks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalTokens(again.Tokens, res.Tokens) || again.Digest != res.Digest || again.WorkUnits != res.WorkUnits {
+		t.Fatalf("%s: a repeated run differs", v.name)
+	}
+	return res
+}
+
+func TestDeterminism(t *testing.T) {
+	models := []struct {
+		name string
+		b    func(t *testing.T) *bundle.Bundle
+		n    int
+	}{
+		{"stories260K-f32", func(t *testing.T) *bundle.Bundle { return testmodels.Stories260K(t, kernels.F32) }, 40},
+		{"stories260K-q8", func(t *testing.T) *bundle.Bundle { return testmodels.Stories260K(t, kernels.Q8_0) }, 40},
+		{"synthetic-f32", func(t *testing.T) *bundle.Bundle { return testmodels.Synthetic(t, "tiny", testmodels.Tiny, kernels.F32) }, 30},
+		{"synthetic-q8", func(t *testing.T) *bundle.Bundle { return testmodels.Synthetic(t, "tiny", testmodels.Tiny, kernels.Q8_0) }, 30},
+	}
+	for _, m := range models {
+		t.Run(m.name, func(t *testing.T) {
+			b := m.b(t)
+			for _, s := range samplings {
+				t.Run(s.name, func(t *testing.T) {
+					job := runtime.Job{Prompt: "Once upon a time, the dog", MaxTokens: m.n, Temperature: s.temp, TopK: s.topk, Seed: s.seed}
+					var ref *runtime.Result
+					for _, v := range variants {
+						if testing.Short() && v.engine == runtime.EngineInterpreter {
+							continue
+						}
+						res := runVariant(t, b, v, job)
+						if ref == nil {
+							ref = res
+							if len(res.Tokens) == 0 {
+								t.Fatal("no tokens generated")
+							}
+							continue
+						}
+						if !equalTokens(res.Tokens, ref.Tokens) {
+							t.Fatalf("%s: tokens differ from the reference\n got  %v\n want %v", v.name, res.Tokens, ref.Tokens)
+						}
+						if res.Digest != ref.Digest {
+							t.Fatalf("%s: digest %s, reference %s", v.name, res.Digest, ref.Digest)
+						}
+						// Work units are priced by shapes, so they match too,
+						// except that a different prefill split makes a
+						// different number of calls.
+						if v.chunk == 0 && res.WorkUnits != ref.WorkUnits {
+							t.Fatalf("%s: %d work units, reference %d", v.name, res.WorkUnits, ref.WorkUnits)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// Sampled runs really sample: a different seed gives a different output,
+// and temperature changes the output of a given seed.
+func TestSeedsMatter(t *testing.T) {
+	b := testmodels.Stories260K(t, kernels.F32)
+	rt := newRuntime(t, runtime.Config{})
+	ctx := context.Background()
+	md, err := rt.Load(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer md.Close(ctx)
+	outs := map[string]bool{}
+	for seed := uint64(1); seed <= 4; seed++ {
+		res, err := md.Generate(ctx, runtime.Job{Prompt: "Once upon a time", MaxTokens: 30, Temperature: 1, Seed: seed}, runtime.Callbacks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[fmt.Sprint(res.Tokens)] = true
+	}
+	if len(outs) < 3 {
+		t.Fatalf("4 seeds gave only %d distinct outputs", len(outs))
+	}
+}
