@@ -59,6 +59,9 @@ func Build(m Manifest, files []Source, key *keys.PrivateKey) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(mb) > MaxManifestBytes {
+		return nil, fmt.Errorf("%w: encodes to %d bytes, limit %d", ErrManifest, len(mb), MaxManifestBytes)
+	}
 	b := &Bundle{manifest: &m, manifestBytes: mb, files: data}
 	b.leaves = append(b.leaves, merkle.LeafHash(mb))
 	for _, c := range b.Chunks() {
@@ -126,13 +129,14 @@ func (b *Bundle) Chunks() []Chunk {
 // ChunkName describes chunk i for error messages: its file and byte range.
 func (m *Manifest) ChunkName(i int) string {
 	cs := int64(m.ChunkSize)
+	j := i // index within the current file
 	for _, f := range m.Files {
 		n := chunksOf(f.Size, m.ChunkSize)
-		if i < n {
-			lo := int64(i) * cs
+		if j < n {
+			lo := int64(j) * cs
 			return fmt.Sprintf("chunk %d (%s bytes %d–%d)", i, f.Name, lo, min(lo+cs, f.Size))
 		}
-		i -= n
+		j -= n
 	}
 	return fmt.Sprintf("chunk %d (beyond the files)", i)
 }

@@ -27,6 +27,13 @@ import (
 // All integers are little-endian.
 var containerMagic = [8]byte{'D', 'N', 'A', 'B', 'N', 'D', 'L', 1}
 
+// Expansion bound of a container: files may total at most MaxExpansion
+// times the container's size, beyond the first MaxExpansionFloor bytes.
+const (
+	MaxExpansion      = 256
+	MaxExpansionFloor = 64 << 20
+)
+
 const (
 	codecRaw  = 0
 	codecZstd = 1
@@ -244,6 +251,11 @@ func Read(r io.Reader, size int64, o ReadOptions) (*Bundle, error) {
 	if total > o.maxBytes() {
 		return nil, fmt.Errorf("%w: files total %d bytes, limit %d", ErrContainer, total, o.maxBytes())
 	}
+	// zstd turns 16 MiB of zeros into under 2 KiB: bound the expansion so a
+	// small signed container cannot make the reader fill gigabytes.
+	if total > MaxExpansionFloor && total/MaxExpansion > size {
+		return nil, fmt.Errorf("%w: %d bytes of files in a %d-byte container (more than %d× expansion)", ErrContainer, total, size, MaxExpansion)
+	}
 	n, err := rd.u32()
 	if err != nil {
 		return nil, err
@@ -261,16 +273,27 @@ func Read(r io.Reader, size int64, o ReadOptions) (*Bundle, error) {
 	}
 	table := make([]entry, n)
 	var payload int64
+	rawSizes := chunkSizes(m)
 	for i := range table {
 		var e [entrySize]byte
 		if err := rd.full(e[:]); err != nil {
 			return nil, err
 		}
-		copy(table[i].leaf[:], e[:32])
-		table[i].raw = int(binary.LittleEndian.Uint32(e[32:]))
-		table[i].stored = int(binary.LittleEndian.Uint32(e[36:]))
-		table[i].codec = e[40]
-		payload += int64(table[i].stored)
+		t := &table[i]
+		copy(t.leaf[:], e[:32])
+		t.raw = int(binary.LittleEndian.Uint32(e[32:]))
+		t.stored = int(binary.LittleEndian.Uint32(e[36:]))
+		t.codec = e[40]
+		if t.raw != rawSizes[i] {
+			return nil, fmt.Errorf("%w: %s has raw length %d, want %d", ErrContainer, m.ChunkName(i), t.raw, rawSizes[i])
+		}
+		if t.codec != codecRaw && t.codec != codecZstd {
+			return nil, fmt.Errorf("%w: %s: unknown codec %d", ErrContainer, m.ChunkName(i), t.codec)
+		}
+		if t.stored > MaxChunkSize+MaxChunkSize/8 || (t.codec == codecRaw && t.stored != t.raw) {
+			return nil, fmt.Errorf("%w: %s stored as %d bytes with codec %d", ErrContainer, m.ChunkName(i), t.stored, t.codec)
+		}
+		payload += int64(t.stored)
 	}
 	if payload != rd.left {
 		return nil, fmt.Errorf("%w: chunk payloads of %d bytes, %d remain in the file", ErrContainer, payload, rd.left)
@@ -296,13 +319,7 @@ func Read(r io.Reader, size int64, o ReadOptions) (*Bundle, error) {
 		data := make([]byte, f.Size)
 		for off := int64(0); off < f.Size; off += int64(m.ChunkSize) {
 			e := table[i]
-			want := int(min(int64(m.ChunkSize), f.Size-off))
-			if e.raw != want {
-				return nil, fmt.Errorf("%w: %s has raw length %d, want %d", ErrContainer, m.ChunkName(i), e.raw, want)
-			}
-			if e.stored > MaxChunkSize+MaxChunkSize/8 || (e.codec == codecRaw && e.stored != e.raw) {
-				return nil, fmt.Errorf("%w: %s stored as %d bytes", ErrContainer, m.ChunkName(i), e.stored)
-			}
+			want := e.raw
 			if cap(stored) < e.stored {
 				stored = make([]byte, e.stored)
 			}
@@ -317,6 +334,17 @@ func Read(r io.Reader, size int64, o ReadOptions) (*Bundle, error) {
 		b.files[f.Name] = data
 	}
 	return b, nil
+}
+
+// chunkSizes lists the raw size of every chunk the manifest implies.
+func chunkSizes(m *Manifest) []int {
+	out := make([]int, 0, m.ChunkCount())
+	for _, f := range m.Files {
+		for off := int64(0); off < f.Size; off += int64(m.ChunkSize) {
+			out = append(out, int(min(int64(m.ChunkSize), f.Size-off)))
+		}
+	}
+	return out
 }
 
 type limitReader struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 )
@@ -92,7 +93,10 @@ var (
 	keyRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 )
 
-// ParseManifest decodes and validates manifest bytes.
+// ParseManifest decodes and validates manifest bytes. A manifest must be in
+// canonical form — exactly what Encode produces — because its bytes are
+// hashed into the bundle ID: otherwise case-folded or repeated keys could
+// make two tools read different fields from the same signed bytes.
 func ParseManifest(b []byte) (*Manifest, error) {
 	if len(b) > MaxManifestBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrManifest, len(b), MaxManifestBytes)
@@ -103,11 +107,15 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("%w: trailing data", ErrManifest)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
+	}
+	canon, err := m.Encode()
+	if err != nil || !bytes.Equal(canon, b) {
+		return nil, fmt.Errorf("%w: not in canonical form (as Manifest.Encode writes it)", ErrManifest)
 	}
 	return &m, nil
 }

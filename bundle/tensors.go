@@ -61,8 +61,8 @@ func EncodeTensors(ts []Tensor) ([]byte, error) {
 			return nil, fmt.Errorf("%w: tensor name %q empty, too long or repeated", ErrTensorFile, t.Name)
 		}
 		seen[t.Name] = true
-		if err := kernels.CheckNew(t.DType, t.Rows, t.Cols); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrTensorFile, t.Name, err)
+		if err := kernels.CheckNew(t.DType, t.Rows, t.Cols); err != nil || t.DType == kernels.U8 {
+			return nil, fmt.Errorf("%w: %s: dtype %s, %d×%d is not a weight tensor", ErrTensorFile, t.Name, t.DType, t.Rows, t.Cols)
 		}
 		if int64(len(t.Data)) != t.DType.Bytes(t.Rows, t.Cols) {
 			return nil, fmt.Errorf("%w: %s: %d bytes for %s[%d×%d]", ErrTensorFile, t.Name, len(t.Data), t.DType, t.Rows, t.Cols)
@@ -157,6 +157,15 @@ func ParseTensors(data []byte) (*TensorFile, error) {
 		}
 		tf.index[ti.Name] = len(tf.infos)
 		tf.infos = append(tf.infos, ti)
+	}
+	// Tensors lie after the directory, in directory order, without overlap:
+	// otherwise two names could alias the same bytes.
+	end := int64(p)
+	for _, ti := range tf.infos {
+		if ti.Offset < end {
+			return nil, fmt.Errorf("%w: %s at %d overlaps the bytes before %d", ErrTensorFile, ti.Name, ti.Offset, end)
+		}
+		end = ti.Offset + ti.Size
 	}
 	return tf, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -194,7 +195,12 @@ func WriteKeyFile(path string, k *PrivateKey) error {
 
 // ReadKeyFile loads a key written by WriteKeyFile.
 func ReadKeyFile(path string) (*PrivateKey, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4097))
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}
