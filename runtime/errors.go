@@ -27,6 +27,21 @@ var (
 	ErrNoInstance = errors.New("host call outside a session")
 )
 
+// GuestError is a guest entry point that returned an error code. Code is
+// what the guest returned (an ABI code, negated, or its own); Msg is the
+// error the guest logged, or the host's last error text.
+type GuestError struct {
+	Entry string
+	Code  int32
+	Msg   string
+}
+
+func (e *GuestError) Error() string {
+	return fmt.Sprintf("%s: %v (code %d): %s", e.Entry, ErrGuest, e.Code, e.Msg)
+}
+
+func (e *GuestError) Unwrap() error { return ErrGuest }
+
 // classify turns an engine error into one of the errors above, keeping the
 // guest's own account (stderr, error logs) as detail.
 func classify(ctx context.Context, err error, s *Session, what string) error {
@@ -37,6 +52,7 @@ func classify(ctx context.Context, err error, s *Session, what string) error {
 	if errors.As(err, &trap) {
 		return fmt.Errorf("%s: %w", what, trap.Err)
 	}
+	detail := guestReport(s.stderrTail())
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		switch exit.ExitCode() {
@@ -45,7 +61,6 @@ func classify(ctx context.Context, err error, s *Session, what string) error {
 		case sys.ExitCodeContextCanceled:
 			return fmt.Errorf("%s: %w", what, context.Canceled)
 		}
-		detail := s.stderrTail()
 		if strings.Contains(detail, "out of memory") {
 			return fmt.Errorf("%s: %w (guest exited with code %d: %s)", what, ErrMemory, exit.ExitCode(), detail)
 		}
@@ -58,8 +73,24 @@ func classify(ctx context.Context, err error, s *Session, what string) error {
 	if i := strings.Index(msg, "\nwasm stack trace"); i >= 0 {
 		msg = msg[:i]
 	}
-	if strings.Contains(msg, "out of bounds memory access") && strings.Contains(s.stderrTail(), "out of memory") {
+	if detail != "" {
+		msg += " (" + detail + ")"
+	}
+	// A Go guest's runtime reports a failed heap growth on stderr, then traps.
+	if strings.Contains(detail, "out of memory") {
 		return fmt.Errorf("%s: %w: %s", what, ErrMemory, msg)
 	}
 	return fmt.Errorf("%s: %w: %s", what, ErrTrap, msg)
+}
+
+// guestReport picks the guest's own account of a crash from its stderr:
+// the first "panic:" or "fatal error:" line, else the last line.
+func guestReport(stderr string) string {
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	for _, l := range lines {
+		if strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:") {
+			return strings.TrimSpace(l)
+		}
+	}
+	return strings.TrimSpace(lines[len(lines)-1])
 }

@@ -85,17 +85,20 @@ type Result struct {
 	Digest       keys.Hash // over the positions the generation computed
 	Positions    int       // positions computed: prompt + generated − 1
 	WorkUnits    uint64
-	Prefill      time.Duration
-	Decode       time.Duration
+	Startup      time.Duration // instantiating the guest and its dna_init
+	Prefill      time.Duration // tokenizing and reading the prompt
+	Decode       time.Duration // sampling and forwarding the generated tokens
 	Total        time.Duration
 }
 
-// TokensPerSecond is generated tokens over the whole run's time.
+// TokensPerSecond is generated tokens over the prefill and decode time
+// (start-up excluded, as llama2.c reports it).
 func (r *Result) TokensPerSecond() float64 {
-	if r.Total <= 0 {
+	d := r.Prefill + r.Decode
+	if d <= 0 {
 		return 0
 	}
-	return float64(len(r.Tokens)) / r.Total.Seconds()
+	return float64(len(r.Tokens)) / d.Seconds()
 }
 
 // DefaultBudget is the budget Job.Budget = 0 stands for.
@@ -151,6 +154,7 @@ func (md *Model) GenerateWith(ctx context.Context, job Job, so SessionOptions, c
 		return nil, err
 	}
 	defer s.Close()
+	started := time.Now()
 	prompt := job.PromptTokens
 	if prompt == nil {
 		if prompt, err = s.Tokenize(job.Prompt); err != nil {
@@ -186,7 +190,8 @@ func (md *Model) GenerateWith(ctx context.Context, job Job, so SessionOptions, c
 		}
 		lastRow = end - off - 1
 	}
-	res.Prefill = time.Since(start)
+	res.Startup = started.Sub(start)
+	res.Prefill = time.Since(started)
 	stops := map[int32]bool{}
 	for _, t := range md.m.Model.StopTokens {
 		stops[t] = true
@@ -244,7 +249,7 @@ func (md *Model) GenerateWith(ctx context.Context, job Job, so SessionOptions, c
 	res.Digest = s.Digest(res.Positions)
 	res.WorkUnits = s.WorkUnits()
 	res.Total = time.Since(start)
-	res.Decode = res.Total - res.Prefill
+	res.Decode = res.Total - res.Startup - res.Prefill
 	return res, nil
 }
 

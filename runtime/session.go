@@ -135,7 +135,7 @@ func (s *Session) call(what string, f func() error) error {
 			if msg == "" {
 				msg = s.in.LastError()
 			}
-			err = fmt.Errorf("%s: %w (code %d): %s", what, ErrGuest, ge.code, msg)
+			err = &GuestError{Entry: what, Code: ge.code, Msg: msg}
 		} else if !errors.Is(err, ErrBadTokens) && !errors.Is(err, ErrJob) {
 			err = classify(s.ctx, err, s, what)
 		}

@@ -1,0 +1,47 @@
+# dnahost — see README.md. Targets:
+#   make demo     build dna, import a model, run it in the sandbox
+#   make test     vet and test everything (what CI runs)
+#   make bench    benchmarks: kernels, tokens/s, host-call cost, sandbox overhead
+#   make fuzz     every fuzz target for FUZZTIME each
+#   make guest    rebuild the committed guest module guests/llama.wasm
+#   make example  build, train, pack and run the bigram example bundle
+
+GO       ?= go
+FUZZTIME ?= 30s
+BENCHTIME ?= 1x
+BUILD    := build
+
+.PHONY: all build guest test bench demo fuzz example clean
+
+all: build
+
+build:
+	$(GO) build -o bin/dna ./cmd/dna
+
+guest:
+	cd guest-sdk && GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -buildmode=c-shared -o ../guests/llama.wasm ./cmd/llama
+	$(GO) version | awk '{print $$3}' > guests/llama.wasm.go-version
+
+test:
+	$(GO) vet ./...
+	cd guest-sdk && $(GO) vet ./... && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...
+	$(GO) test ./...
+	cd guest-sdk && $(GO) test ./...
+
+bench:
+	@mkdir -p $(BUILD)
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./kernels/cpu/ | tee $(BUILD)/bench-kernels.txt
+	$(GO) test -run '^$$' -bench 'Generate|SandboxOverhead' -benchtime $(BENCHTIME) -timeout 60m ./runtime/ | tee $(BUILD)/bench-runtime.txt
+	$(GO) test -run '^$$' -bench 'HostCall' -benchtime 200x ./runtime/ | tee -a $(BUILD)/bench-runtime.txt
+
+demo: build
+	bash scripts/demo.sh
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+example: build
+	bash scripts/example.sh
+
+clean:
+	rm -rf bin $(BUILD)

@@ -1,0 +1,35 @@
+// Command train counts the byte pairs of a text and writes the bigram
+// example's weights: a 256×256 f32 tensor "bigram" of log-probabilities
+// log P(next | current), smoothed by adding 1/100 to every count.
+//
+//	go run ./examples/bigram/train -i corpus.txt -o weights.dnt
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/dnahost/dnahost/examples/bigram"
+)
+
+func main() {
+	in := flag.String("i", "", "training text")
+	out := flag.String("o", "weights.dnt", "output tensor file")
+	flag.Parse()
+	text, err := os.ReadFile(*in)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	data, err := bigram.Weights(text)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := os.WriteFile(*out, data, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+

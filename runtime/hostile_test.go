@@ -1,0 +1,153 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dnahost/dnahost/bundle"
+	"github.com/dnahost/dnahost/hostfuncs"
+	"github.com/dnahost/dnahost/internal/testmodels"
+	"github.com/dnahost/dnahost/kernels"
+	"github.com/dnahost/dnahost/runtime"
+)
+
+// hostileBundle packs the hostile guest with a config that selects its attack.
+func hostileBundle(t testing.TB, code []byte, attack string) *bundle.Bundle {
+	t.Helper()
+	w, err := bundle.EncodeTensors([]bundle.Tensor{{Name: "w", DType: kernels.F32, Rows: 1, Cols: 16, Data: make([]byte, 64)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.Build(bundle.Manifest{
+		Name: "hostile-" + attack, Version: "1", ABI: 1, Arch: "hostile",
+		Config:    map[string]string{"attack": attack},
+		Model:     bundle.Model{VocabSize: 16, ContextLength: 64, StopTokens: []int32{15}},
+		Entry:     bundle.Entry{Inference: "model.wasm"},
+		Weights:   "weights.dnt",
+		Resources: bundle.Resources{MemoryPages: 512, TensorBytes: 1 << 20, Handles: 64},
+	}, []bundle.Source{{Name: "model.wasm", Data: code}, {Name: "weights.dnt", Data: w}}, testmodels.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestHostileGuests runs real malicious WebAssembly modules. Each must end
+// with a clear error within its limit, and the host must stay healthy: the
+// next job on the same runtime runs normally.
+func TestHostileGuests(t *testing.T) {
+	dir := testmodels.RepoRoot(t) + "/runtime/testdata/testguest"
+	code := testmodels.BuildGuest(t, dir)
+	ctx := context.Background()
+	rt := newRuntime(t, runtime.Config{})
+
+	// A well-behaved run on the same module, for comparison after each attack.
+	good := hostileBundle(t, code, "none")
+	goodModel, err := rt.Load(ctx, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer goodModel.Close(ctx)
+	wantTokens := []int32{3, 4, 5, 6, 7, 8, 9, 10} // prompt [1 1 2]: position p predicts p+1
+	healthy := func(t *testing.T) {
+		t.Helper()
+		res, err := goodModel.Generate(ctx, runtime.Job{Prompt: "ab", MaxTokens: 8}, runtime.Callbacks{})
+		if err != nil {
+			t.Fatalf("the next job failed: %v", err)
+		}
+		if !equalTokens(res.Tokens, wantTokens) {
+			t.Fatalf("the next job gave %v, want %v", res.Tokens, wantTokens)
+		}
+	}
+	healthy(t)
+
+	guestCode := func(code hostfuncs.Code) func(t *testing.T, err error) {
+		return func(t *testing.T, err error) {
+			var ge *runtime.GuestError
+			if !errors.As(err, &ge) || ge.Code != -int32(code) {
+				t.Fatalf("want the host to answer %s (code %d), got %v", code, -int32(code), err)
+			}
+			if ge.Msg == "" {
+				t.Fatal("the error carries no message")
+			}
+		}
+	}
+	is := func(target error) func(t *testing.T, err error) {
+		return func(t *testing.T, err error) {
+			if !errors.Is(err, target) {
+				t.Fatalf("want %v, got %v", target, err)
+			}
+		}
+	}
+	cases := []struct {
+		attack string
+		budget uint64
+		limit  time.Duration // the job's wall-clock limit
+		check  func(t *testing.T, err error)
+	}{
+		{"spin", 0, 300 * time.Millisecond, is(runtime.ErrTimeout)},
+		{"membomb", 0, 20 * time.Second, is(runtime.ErrMemory)},
+		{"flood", 1_000_000, 20 * time.Second, is(runtime.ErrBudget)},
+		{"logflood", 1_000_000, 20 * time.Second, is(runtime.ErrBudget)},
+		{"badptr", 0, 0, guestCode(hostfuncs.CodePointer)},
+		{"hugelen", 0, 0, guestCode(hostfuncs.CodePointer)},
+		{"forged", 0, 0, guestCode(hostfuncs.CodeHandle)},
+		{"freed", 0, 0, guestCode(hostfuncs.CodeHandle)},
+		{"oversized", 0, 0, guestCode(hostfuncs.CodeQuota)},
+		{"handles", 0, 0, guestCode(hostfuncs.CodeQuota)},
+		{"readonly", 0, 0, guestCode(hostfuncs.CodeReadOnly)},
+		{"readonly-file", 0, 0, guestCode(hostfuncs.CodeReadOnly)},
+		{"trap", 0, 0, is(runtime.ErrTrap)},
+		{"fail", 0, 0, is(runtime.ErrGuest)},
+		{"badtokens", 0, 0, is(runtime.ErrBadTokens)},
+		{"badalloc", 0, 0, is(runtime.ErrBadTokens)},
+		{"init-panic", 0, 0, is(runtime.ErrTrap)},
+	}
+	for _, c := range cases {
+		t.Run(c.attack, func(t *testing.T) {
+			md, err := rt.Load(ctx, hostileBundle(t, code, c.attack))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer md.Close(ctx)
+			start := time.Now()
+			limit := c.limit
+			if limit == 0 {
+				limit = 20 * time.Second
+			}
+			_, err = md.Generate(ctx, runtime.Job{Prompt: "ab", MaxTokens: 8, Budget: c.budget, Timeout: limit}, runtime.Callbacks{})
+			if err == nil {
+				t.Fatal("the attack went unnoticed")
+			}
+			t.Logf("%s: %v (after %v)", c.attack, err, time.Since(start).Round(time.Millisecond))
+			c.check(t, err)
+			if c.attack == "spin" && time.Since(start) > 5*time.Second {
+				t.Fatalf("a 300ms limit took %v to stop the guest", time.Since(start))
+			}
+			healthy(t)
+		})
+	}
+}
+
+// A module that imports a function the ABI does not have is refused at load.
+func TestUnknownImportRefused(t *testing.T) {
+	dir := testmodels.RepoRoot(t) + "/runtime/testdata/testguest"
+	code := testmodels.BuildGuest(t, dir, "badimport")
+	rt := newRuntime(t, runtime.Config{})
+	_, err := rt.Load(context.Background(), hostileBundle(t, code, "none"))
+	if !errors.Is(err, runtime.ErrBadModule) {
+		t.Fatalf("want ErrBadModule, got %v", err)
+	}
+	t.Log(err)
+}
+
+// A bundle that asks for more than the node allows is refused at load.
+func TestResourceCaps(t *testing.T) {
+	b := testmodels.Synthetic(t, "tiny", testmodels.Tiny, kernels.F32)
+	rt := newRuntime(t, runtime.Config{MaxTensorBytes: 1024})
+	if _, err := rt.Load(context.Background(), b); !errors.Is(err, runtime.ErrLimits) {
+		t.Fatalf("want ErrLimits, got %v", err)
+	}
+}

@@ -1,0 +1,3 @@
+module testguest
+
+go 1.26
