@@ -1,6 +1,3 @@
-// Command dna is the command-line tool for model constructors, testers and
-// clients of dnahost: import checkpoints into bundles, inspect, verify and
-// pack bundles, and run them locally in the WebAssembly sandbox.
 package main
 
 import (

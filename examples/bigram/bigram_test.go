@@ -18,7 +18,7 @@ import (
 // frequent successor of each byte, and sampled text must look like the
 // corpus's letters.
 func TestBigramExample(t *testing.T) {
-	code := testmodels.BuildGuest(t, filepath.Join(testmodels.RepoRoot(t), "examples", "bigram", "guest"))
+	code := testmodels.BuildGuest(t, filepath.Join(testmodels.RepoRoot(t), "guest-sdk", "examples", "bigram"))
 	corpus, err := os.ReadFile("corpus.txt")
 	if err != nil {
 		t.Fatal(err)

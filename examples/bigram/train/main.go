@@ -1,8 +1,3 @@
-// Command train counts the byte pairs of a text and writes the bigram
-// example's weights: a 256×256 f32 tensor "bigram" of log-probabilities
-// log P(next | current), smoothed by adding 1/100 to every count.
-//
-//	go run ./examples/bigram/train -i corpus.txt -o weights.dnt
 package main
 
 import (

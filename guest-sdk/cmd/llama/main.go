@@ -1,5 +1,3 @@
-// Command llama is the inference module that dna import llama2c puts in a
-// bundle: the llama package registered as the module's model.
 package main
 
 import (

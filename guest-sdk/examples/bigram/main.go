@@ -1,5 +1,8 @@
-// Command guest is the inference module of the bigram example: logits for
-// the next byte are row `token` of a 256×256 table of log-probabilities.
+// Command bigram is an example of writing dna_forward for your own
+// architecture: a character-level bigram model whose logits for the next
+// byte are row `token` of a 256×256 table of log-probabilities. Its
+// training program, manifest template and end-to-end test live in
+// examples/bigram of the dnahost module.
 package main
 
 import (
