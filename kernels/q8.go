@@ -66,6 +66,23 @@ func F32ToF16(f float32) uint16 {
 	return sign | uint16(r)
 }
 
+// RoundQ8 is the quantizer's rounding: round half away from zero, clamped
+// to [−127, 127], with NaN → 0. Go leaves int8(±Inf) and int8(NaN)
+// implementation-defined (amd64 and arm64 differ), so every quantizer uses
+// this total definition instead; it matters when a scale overflows or a
+// value is not finite.
+func RoundQ8(v float32) int8 {
+	switch {
+	case v != v:
+		return 0
+	case v >= 127:
+		return 127
+	case v <= -127:
+		return -127
+	}
+	return int8(math.Round(float64(v)))
+}
+
 // QuantizeRowQ8_0 writes src as one Q8_0 row into dst, which must hold
 // DType(Q8_0).RowBytes(len(src)) bytes. It matches llama.cpp's
 // quantize_row_q8_0_ref: d = amax/127 rounded to binary16, q = round(x/d)
@@ -89,7 +106,7 @@ func QuantizeRowQ8_0(dst []byte, src []float32) {
 		for i := range Q8BlockSize {
 			var q int8
 			if lo+i < hi {
-				q = int8(math.Round(float64(float32(src[lo+i] * id))))
+				q = RoundQ8(float32(src[lo+i] * id))
 			}
 			blk[2+i] = byte(q)
 		}

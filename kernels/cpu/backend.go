@@ -205,6 +205,12 @@ func (b *Backend) MatMul(out, x, w kernels.Tensor) error {
 		b.matmulQ8(o, xt, wt, n, M, K)
 		return nil
 	}
+	if b.simd { // the same dots as below, several weight rows per call
+		b.pool.run(M, grainFor(n*K), func(lo, hi int) {
+			matmulSIMD(o.f, xt.f, wt.f, n, M, K, lo, hi)
+		})
+		return nil
+	}
 	dot := b.dotFunc()
 	b.pool.run(M, grainFor(n*K), func(lo, hi int) {
 		for m := lo; m < hi; m++ {
@@ -462,7 +468,9 @@ func (b *Backend) Sample(logits kernels.Tensor, row int, p kernels.SampleParams)
 // q8 helpers -------------------------------------------------------------
 
 // quantizeActs quantizes one activation row into Q8 blocks with binary32
-// scales: d = amax/127, q = round(x·(1/d)) (half away from zero).
+// scales: d = amax/127, q = RoundQ8(x·(1/d)). amax is NaN when any value
+// is (Go's max), and 1/d may overflow to +Inf for tiny blocks; RoundQ8
+// makes both cases defined.
 func quantizeActs(x []float32, q []int8, d []float32) {
 	nb := len(d)
 	for bl := 0; bl < nb; bl++ {
@@ -481,7 +489,7 @@ func quantizeActs(x []float32, q []int8, d []float32) {
 		qb := q[lo : lo+kernels.Q8BlockSize]
 		for i := range qb {
 			if lo+i < hi {
-				qb[i] = int8(math.Round(float64(float32(x[lo+i] * id))))
+				qb[i] = kernels.RoundQ8(float32(x[lo+i] * id))
 			} else {
 				qb[i] = 0
 			}

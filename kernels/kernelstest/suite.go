@@ -90,18 +90,21 @@ func (h *harness) read(b kernels.Backend, t kernels.Tensor) []byte {
 	return out
 }
 
-// same requires identical bytes, reporting the first differing element.
+// same requires identical bits, reporting the first differing element. NaN
+// payloads are unspecified (docs/numerics.md): any NaN matches any NaN.
 func (h *harness) same(what string, p pair) {
 	h.t.Helper()
 	want, got := h.read(h.ref, p.ref), h.read(h.got, p.got)
 	for i := 0; i+4 <= len(want); i += 4 {
 		w, g := binary.LittleEndian.Uint32(want[i:]), binary.LittleEndian.Uint32(got[i:])
-		if w != g {
+		if w != g && !(isNaN(w) && isNaN(g)) {
 			h.t.Fatalf("%s: element %d differs: reference %v (%#08x), %s %v (%#08x)",
 				what, i/4, math.Float32frombits(w), w, h.got.Name(), math.Float32frombits(g), g)
 		}
 	}
 }
+
+func isNaN(bits uint32) bool { return bits&0x7f800000 == 0x7f800000 && bits&0x7fffff != 0 }
 
 func must(t testing.TB, what string, errs ...error) {
 	t.Helper()
@@ -127,6 +130,8 @@ func RunSeed(t *testing.T, got kernels.Backend, seed uint64) {
 	h := &harness{t: t, ref: ref, got: got, rng: rand.New(rand.NewPCG(seed, 0x636f6e66))}
 	t.Run("matmul_f32", func(t *testing.T) { h.t = t; h.matmul(false) })
 	t.Run("matmul_q8", func(t *testing.T) { h.t = t; h.matmul(true) })
+	t.Run("matmul_q8_edges", func(t *testing.T) { h.t = t; h.matmulQ8Edges() })
+	t.Run("set_rows", func(t *testing.T) { h.t = t; h.setRows() })
 	t.Run("embed", func(t *testing.T) { h.t = t; h.embed() })
 	t.Run("rmsnorm", func(t *testing.T) { h.t = t; h.rmsnorm() })
 	t.Run("rope", func(t *testing.T) { h.t = t; h.rope() })
@@ -156,6 +161,45 @@ func (h *harness) matmul(q8 bool) {
 		out := h.zeros(n, M)
 		must(h.t, "matmul", h.ref.MatMul(out.ref, x.ref, w.ref), h.got.MatMul(out.got, x.got, w.got))
 		h.same(fmt.Sprintf("matmul n=%d M=%d K=%d q8=%v", n, M, K, q8), out)
+	}
+}
+
+// matmulQ8Edges feeds activation blocks whose scale underflows or
+// overflows, infinities and NaNs: the quantizer's total rounding rule.
+func (h *harness) matmulQ8Edges() {
+	const K = 96
+	specials := []float32{1e-38, -3e-39, 1e-45, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 3e38, 0}
+	buf := make([]byte, 4*4*K)
+	for r := 0; r < 4; r++ {
+		for k := 0; k < K; k++ {
+			v := float32(h.rng.NormFloat64())
+			switch block := k / 32; {
+			case r == 0 && block == 0:
+				v *= 1e-39 // tiny block: 1/d overflows
+			case h.rng.IntN(8) == 0:
+				v = specials[h.rng.IntN(len(specials))]
+			}
+			binary.LittleEndian.PutUint32(buf[4*(r*K+k):], math.Float32bits(v))
+		}
+	}
+	x := h.load(kernels.F32, 4, K, buf)
+	w := h.randQ8(9, K)
+	out := h.zeros(4, 9)
+	must(h.t, "matmul q8 edges", h.ref.MatMul(out.ref, x.ref, w.ref), h.got.MatMul(out.got, x.got, w.got))
+	h.same("matmul q8 edges", out)
+}
+
+// setRows reuses a buffer for a smaller batch, as guests do.
+func (h *harness) setRows() {
+	x, w := h.randF32(7, 40, 1), h.randF32(5, 40, 1)
+	out := h.zeros(7, 5)
+	must(h.t, "set_rows", h.ref.SetRows(x.ref, 3), h.got.SetRows(x.got, 3), h.ref.SetRows(out.ref, 3), h.got.SetRows(out.got, 3))
+	must(h.t, "matmul after set_rows", h.ref.MatMul(out.ref, x.ref, w.ref), h.got.MatMul(out.got, x.got, w.got))
+	h.same("matmul after set_rows", out)
+	must(h.t, "softmax after set_rows", h.ref.Softmax(out.ref), h.got.Softmax(out.got))
+	h.same("softmax after set_rows", out)
+	if err := h.got.SetRows(x.got, 8); err == nil {
+		h.t.Fatal("set_rows beyond the rows a tensor was made with")
 	}
 }
 
