@@ -2,6 +2,7 @@ package hostfuncs
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 
 	"github.com/dnahost/dnahost/kernels"
@@ -37,6 +38,39 @@ type Function struct {
 	Params  []ValueType
 	Results []ValueType
 	Call    func(in *Instance, mem Memory, stack []uint64)
+	// Opcode is the function's number in exec records, or 0 when exec does
+	// not accept it (imports whose result the guest needs).
+	Opcode uint32
+}
+
+// Opcodes of the imports exec accepts. Part of ABI v1: never renumbered.
+var execOpcodes = map[string]uint32{
+	"tensor_free": 1, "tensor_info": 2, "tensor_set_rows": 3, "tensor_write": 4, "tensor_read": 5,
+	"tensor_copy": 6, "matmul": 7, "embed": 8, "rmsnorm": 9, "rope": 10, "attention": 11,
+	"softmax": 12, "silu_mul": 13, "add": 14, "mul": 15, "probe": 16, "log": 17,
+}
+
+// Exec record layout: u32 opcode, u32 zero, then 7 u64 arguments (i32 and
+// f32 values in the low 32 bits), little-endian.
+const (
+	ExecRecordSize = 64
+	ExecMaxArgs    = 7
+	MaxExecOps     = 1 << 16
+)
+
+var (
+	functions []Function
+	byOpcode  []*Function // exec's dispatch table
+)
+
+func init() {
+	functions = buildFunctions()
+	byOpcode = make([]*Function, 32)
+	for i := range functions {
+		if op := functions[i].Opcode; op != 0 {
+			byOpcode[op] = &functions[i]
+		}
+	}
 }
 
 func i32(v uint64) int32   { return int32(uint32(v)) }
@@ -128,9 +162,11 @@ func op3(name string, run func(be kernels.Backend, out, a, b kernels.Tensor) err
 
 func elems(out, _, _ kernels.Tensor) uint64 { return costElems(out.Rows(), out.Cols(), 1) }
 
-// Functions returns the ABI v1 import table.
-func Functions() []Function {
-	return []Function{
+// Functions returns the ABI v1 import table (shared: do not modify).
+func Functions() []Function { return functions }
+
+func buildFunctions() []Function {
+	fs := []Function{
 		{Name: "abi_version", Results: []ValueType{I32}, Call: func(in *Instance, _ Memory, s []uint64) {
 			in.enter(0)
 			s[0] = ABIVersion
@@ -448,5 +484,55 @@ func Functions() []Function {
 				copy(out, msg)
 				in.result(s, int32(len(msg)), nil)
 			}},
+		{Name: "exec", Params: []ValueType{I32, I32}, Results: []ValueType{I32}, Call: execOps},
 	}
+	for i := range fs {
+		fs[i].Opcode = execOpcodes[fs[i].Name]
+	}
+	return fs
+}
+
+// execOps runs a list of op records in one host call: a forward pass costs
+// one crossing of the sandbox boundary instead of one per operation. Each
+// record goes through the very same import function — the same checks,
+// the same work units — so batching changes nothing but speed. It stops at
+// the first failing op and returns that op's code; last_error names the op.
+func execOps(in *Instance, mem Memory, s []uint64) {
+	in.enter(0)
+	n := i32(s[1])
+	if n < 0 || n > MaxExecOps {
+		in.result(s, 0, errf(CodeInvalid, "exec of %d ops (limit %d)", n, MaxExecOps))
+		return
+	}
+	view, err := guestBytes(mem, i32(s[0]), n*ExecRecordSize)
+	if err != nil {
+		in.result(s, 0, err)
+		return
+	}
+	// Copy first: an op (tensor_read) may write over the records that follow.
+	recs := append(in.execBuf[:0], view...)
+	in.execBuf = recs
+	var stack [ExecMaxArgs]uint64
+	for k := 0; k < int(n); k++ {
+		r := recs[k*ExecRecordSize : (k+1)*ExecRecordSize]
+		op := binary.LittleEndian.Uint32(r)
+		var f *Function
+		if op < uint32(len(byOpcode)) {
+			f = byOpcode[op]
+		}
+		if f == nil || binary.LittleEndian.Uint32(r[4:]) != 0 {
+			in.result(s, 0, errf(CodeInvalid, "exec op %d: unknown opcode %d", k, op))
+			return
+		}
+		for j := range stack {
+			stack[j] = binary.LittleEndian.Uint64(r[8+8*j:])
+		}
+		f.Call(in, mem, stack[:])
+		if rc := int32(uint32(stack[0])); rc < 0 {
+			in.lastErr = fmt.Sprintf("exec op %d (%s): %s", k, f.Name, in.lastErr)
+			s[0] = stack[0]
+			return
+		}
+	}
+	in.result(s, 0, nil)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/dnahost/dnahost/kernels"
@@ -95,7 +96,7 @@ func TestSignaturesMatchGuestSDK(t *testing.T) {
 	}
 	for _, n := range []string{"tensor_new", "tensor_open", "file_open", "tensor_free", "tensor_info", "tensor_set_rows",
 		"tensor_write", "tensor_read", "tensor_copy", "matmul", "embed", "rmsnorm", "rope", "attention", "softmax",
-		"silu_mul", "add", "mul", "sample", "probe", "config_get", "log", "last_error", "abi_version"} {
+		"silu_mul", "add", "mul", "sample", "probe", "config_get", "log", "last_error", "abi_version", "exec"} {
 		if !seen[n] {
 			t.Errorf("import %s missing", n)
 		}
@@ -316,5 +317,94 @@ func TestDigestSplitInvariance(t *testing.T) {
 	}
 	if digest([]int{3}, true, 0x7fc00000) == whole {
 		t.Fatal("digest ignores a changed value")
+	}
+}
+
+// record encodes one exec record.
+func record(op uint32, args ...uint64) []byte {
+	r := make([]byte, ExecRecordSize)
+	binary.LittleEndian.PutUint32(r, op)
+	for i, a := range args {
+		binary.LittleEndian.PutUint64(r[8+8*i:], a)
+	}
+	return r
+}
+
+// exec runs the same operations as separate calls would, with the same
+// results and the same work units (plus exec's own call).
+func TestExecMatchesCalls(t *testing.T) {
+	type out struct {
+		vals []byte
+		work uint64
+	}
+	run := func(batched bool) out {
+		e := newEnv(t, Limits{})
+		x := e.call("tensor_new", 1, 2, 4)
+		p, n := e.str(0, "w")
+		w := e.call("tensor_open", p, n)
+		y := e.call("tensor_new", 1, 2, 2)
+		for i := 0; i < 8; i++ {
+			binary.LittleEndian.PutUint32(e.m[100+4*i:], math.Float32bits(float32(i)-3.5))
+		}
+		e.call("tensor_write", u(x), 0, 100, 32)
+		work0 := e.in.Work()
+		ops := [][]uint64{{7, u(y), u(x), u(w)}, {14, u(y), u(y), u(y)}, {12, u(y)}, {13, u(y), u(y), u(y)}}
+		if batched {
+			var recs []byte
+			for _, op := range ops {
+				recs = append(recs, record(uint32(op[0]), op[1:]...)...)
+			}
+			copy(e.m[1000:], recs)
+			if rc := e.call("exec", 1000, uint64(len(ops))); rc != 0 {
+				t.Fatalf("exec = %d: %s", rc, e.in.LastError())
+			}
+		} else {
+			names := map[uint64]string{7: "matmul", 14: "add", 12: "softmax", 13: "silu_mul"}
+			for _, op := range ops {
+				if rc := e.call(names[op[0]], op[1:]...); rc != 0 {
+					t.Fatal(rc)
+				}
+			}
+		}
+		e.call("tensor_read", u(y), 0, 200, 16)
+		return out{append([]byte(nil), e.m[200:216]...), e.in.Work() - work0}
+	}
+	calls, batch := run(false), run(true)
+	if string(calls.vals) != string(batch.vals) {
+		t.Fatal("exec computed different values")
+	}
+	if batch.work != calls.work+CallCost {
+		t.Fatalf("exec cost %d work units, calls %d (+%d for exec itself)", batch.work, calls.work, CallCost)
+	}
+}
+
+func TestExecErrors(t *testing.T) {
+	e := newEnv(t, Limits{})
+	x := e.call("tensor_new", 1, 1, 4)
+	recs := append(record(14, u(x), u(x), u(x)), record(14, u(x), u(x), 999)...)
+	copy(e.m[1000:], recs)
+	if rc := e.call("exec", 1000, 2); rc != -int32(CodeHandle) {
+		t.Fatalf("exec with a bad handle in op 1: %d", rc)
+	}
+	if msg := e.in.LastError(); !strings.HasPrefix(msg, "exec op 1 (add)") {
+		t.Fatalf("last error %q does not name the op", msg)
+	}
+	for name, r := range map[string][]byte{
+		"unknown opcode": record(31), "opcode 0": record(0), "exec inside exec": record(99),
+		"value-returning tensor_new": record(0x7f), "nonzero pad": func() []byte { r := record(14, u(x), u(x), u(x)); r[4] = 1; return r }(),
+	} {
+		copy(e.m[1000:], r)
+		if rc := e.call("exec", 1000, 1); rc != -int32(CodeInvalid) {
+			t.Errorf("%s: %d", name, rc)
+		}
+	}
+	if rc := e.call("exec", 1<<16-32, 1); rc != -int32(CodePointer) {
+		t.Fatalf("records past the end of memory: %d", rc)
+	}
+	if rc := e.call("exec", 0, u(-1)); rc != -int32(CodeInvalid) {
+		t.Fatalf("negative count: %d", rc)
+	}
+	if rc := e.call("exec", 0, 0); rc != 0 {
+		t.Fatalf("empty exec: %d", rc)
 	}
 }

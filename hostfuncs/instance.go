@@ -122,6 +122,7 @@ type Instance struct {
 	positions  []keys.Hash
 	probeBuf   []byte
 	probeCount uint64
+	execBuf    []byte
 }
 
 // NewInstance makes the host state for one guest instance.

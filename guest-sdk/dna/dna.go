@@ -93,6 +93,8 @@ type Host interface {
 	Mul(out, a, b Tensor) error
 
 	Sample(logits Tensor, row int, step uint64) (int32, error)
+	// Exec runs encoded op records in one host call (see Ops).
+	Exec(records []byte) error
 	Probe(t Tensor, tag string) error
 	Config(key string) (string, bool)
 	Log(level int, msg string)

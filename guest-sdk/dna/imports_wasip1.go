@@ -64,6 +64,9 @@ func mul(out, a, b int32) int32
 //go:wasmimport dna sample
 func sample(logits, row int32, step int64) int32
 
+//go:wasmimport dna exec
+func execOps(records unsafe.Pointer, n int32) int32
+
 //go:wasmimport dna probe
 func probe(h int32, tag unsafe.Pointer, n int32) int32
 
@@ -200,6 +203,10 @@ func (imports) Sample(logits Tensor, row int, step uint64) (int32, error) {
 		return 0, fail("sample", rc)
 	}
 	return rc, nil
+}
+
+func (imports) Exec(records []byte) error {
+	return check("exec", execOps(bytesPtr(records), int32(len(records)/RecordSize)))
 }
 
 func (imports) Probe(t Tensor, tag string) error {

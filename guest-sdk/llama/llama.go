@@ -87,6 +87,7 @@ type Model struct {
 	cls    dna.Tensor
 	layers []layer
 	a      acts
+	prog   program
 }
 
 // New returns an uninitialised model; the host calls Init.
@@ -193,6 +194,7 @@ func (m *Model) ensure(n int) error {
 			*s.dst = t
 		}
 		a.cap, a.rows = n, n
+		m.prog.n = 0 // the recorded program names the old buffers
 	}
 	if a.rows != n {
 		for _, t := range []dna.Tensor{a.x, a.xb, a.xb2, a.q, a.k, a.v, a.hb, a.hb2} {
@@ -215,21 +217,69 @@ func (m *Model) Forward(tokens []int32, pos int, logits dna.Tensor) error {
 	if err := m.ensure(n); err != nil {
 		return err
 	}
+	if m.prog.n != n {
+		if err := m.record(n); err != nil {
+			return err
+		}
+	}
+	if err := m.h.Embed(m.a.x, m.embed, tokens); err != nil {
+		return err
+	}
+	// Replay the recorded pass with this call's positions and logits.
+	p := &m.prog
+	for _, site := range p.sites {
+		p.ops.Patch(site.rec, site.arg, site.scale*pos)
+	}
+	p.ops.Patch(p.logitsRec, 0, int(logits))
+	if err := p.ops.Replay(); err != nil {
+		return err
+	}
+	// The final hidden state goes into the digest (x is unchanged by the
+	// classifier matmul).
+	return m.h.Probe(m.a.x, "final")
+}
+
+// program is a forward pass for a batch of n rows, recorded once and
+// replayed with each call's position patched in.
+type program struct {
+	n         int
+	ops       dna.Ops
+	sites     []patchSite
+	logitsRec int // the classifier matmul, whose output is each call's logits
+}
+
+// patchSite is an argument that is scale·pos.
+type patchSite struct{ rec, arg, scale int }
+
+// record writes the operations of one forward pass over n rows, with
+// position arguments at 0 and their sites noted.
+func (m *Model) record(n int) error {
+	c := m.cfg
 	a := &m.a
-	o := &dna.Ops{H: m.h}
+	p := &m.prog
+	p.n = 0
+	p.sites = p.sites[:0]
+	o := &p.ops
+	o.H = m.h
+	o.Reset()
+	at := func(arg, scale int) { p.sites = append(p.sites, patchSite{o.Len() - 1, arg, scale}) }
 	hs, kvDim := c.HeadSize(), c.KVDim()
-	o.Embed(a.x, m.embed, tokens)
 	for l := 0; l < c.Layers; l++ {
 		L := &m.layers[l]
 		o.RMSNorm(a.xb, a.x, L.attnNorm, c.NormEps)
 		o.MatMul(a.q, a.xb, L.wq)
 		o.MatMul(a.k, a.xb, L.wk)
 		o.MatMul(a.v, a.xb, L.wv)
-		o.RoPE(a.q, pos, hs, c.RopeTheta)
-		o.RoPE(a.k, pos, hs, c.RopeTheta)
-		o.Copy(L.kCache, pos*kvDim, a.k, 0, n*kvDim)
-		o.Copy(L.vCache, pos*kvDim, a.v, 0, n*kvDim)
-		o.Attention(a.xb2, a.q, L.kCache, L.vCache, pos, c.Heads, c.KVHeads)
+		o.RoPE(a.q, 0, hs, c.RopeTheta)
+		at(1, 1)
+		o.RoPE(a.k, 0, hs, c.RopeTheta)
+		at(1, 1)
+		o.Copy(L.kCache, 0, a.k, 0, n*kvDim)
+		at(1, kvDim)
+		o.Copy(L.vCache, 0, a.v, 0, n*kvDim)
+		at(1, kvDim)
+		o.Attention(a.xb2, a.q, L.kCache, L.vCache, 0, c.Heads, c.KVHeads)
+		at(4, 1)
 		o.MatMul(a.xb, a.xb2, L.wo)
 		o.Add(a.x, a.x, a.xb)
 		o.RMSNorm(a.xb, a.x, L.ffnNorm, c.NormEps)
@@ -240,7 +290,8 @@ func (m *Model) Forward(tokens []int32, pos int, logits dna.Tensor) error {
 		o.Add(a.x, a.x, a.xb)
 	}
 	o.RMSNorm(a.x, a.x, m.norm, c.NormEps)
-	o.Probe(a.x, "final")
-	o.MatMul(logits, a.x, m.cls)
-	return o.Err()
+	o.MatMul(0, a.x, m.cls)
+	p.logitsRec = o.Len() - 1
+	p.n = n
+	return nil
 }

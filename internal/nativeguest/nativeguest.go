@@ -167,6 +167,11 @@ func (h *Host) Sample(logits dna.Tensor, row int, step uint64) (int32, error) {
 	return rc, nil
 }
 
+func (h *Host) Exec(records []byte) error {
+	copy(h.scratch(len(records)), records)
+	return h.err("exec", h.call("exec", 0, u(len(records)/dna.RecordSize)))
+}
+
 func (h *Host) Probe(t dna.Tensor, tag string) error {
 	p, n := h.str(tag)
 	return h.err("probe", h.call("probe", ut(t), p, n))
