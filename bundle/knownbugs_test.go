@@ -6,8 +6,7 @@ import "testing"
 // listed bug makes its test skip, so the suite stays green until it is
 // fixed; once fixed, the test fails until the entry is deleted, and from
 // then on it guards against the bug coming back.
-var knownBugs = map[string]string{
-}
+var knownBugs = map[string]string{}
 
 // checkBug reports the outcome of a check for bug id: present says whether
 // the bug showed, detail what was seen.

@@ -83,8 +83,12 @@ func TestDeterminism(t *testing.T) {
 	}{
 		{"stories260K-f32", func(t *testing.T) *bundle.Bundle { return testmodels.Stories260K(t, kernels.F32) }, 40},
 		{"stories260K-q8", func(t *testing.T) *bundle.Bundle { return testmodels.Stories260K(t, kernels.Q8_0) }, 40},
-		{"synthetic-f32", func(t *testing.T) *bundle.Bundle { return testmodels.Synthetic(t, "tiny", testmodels.Tiny, kernels.F32) }, 30},
-		{"synthetic-q8", func(t *testing.T) *bundle.Bundle { return testmodels.Synthetic(t, "tiny", testmodels.Tiny, kernels.Q8_0) }, 30},
+		{"synthetic-f32", func(t *testing.T) *bundle.Bundle {
+			return testmodels.Synthetic(t, "tiny", testmodels.Tiny, kernels.F32)
+		}, 30},
+		{"synthetic-q8", func(t *testing.T) *bundle.Bundle {
+			return testmodels.Synthetic(t, "tiny", testmodels.Tiny, kernels.Q8_0)
+		}, 30},
 	}
 	for _, m := range models {
 		t.Run(m.name, func(t *testing.T) {

@@ -39,7 +39,6 @@ func newRuntime(tb testing.TB, c runtime.Config) *runtime.Runtime {
 	return rt
 }
 
-
 // TestGolden: greedy stories260K reproduces llama2.c's run.c byte for byte,
 // for both recorded lengths. llama2.c's -n counts prompt positions, so -n N
 // generates N+1−len(prompt) tokens.

@@ -92,7 +92,9 @@ func (h *Host) FileOpen(name string) (dna.Tensor, error) {
 	return h.handle("file_open", h.call("file_open", p, n))
 }
 
-func (h *Host) TensorFree(t dna.Tensor) error { return h.err("tensor_free", h.call("tensor_free", ut(t))) }
+func (h *Host) TensorFree(t dna.Tensor) error {
+	return h.err("tensor_free", h.call("tensor_free", ut(t)))
+}
 
 func (h *Host) TensorInfo(t dna.Tensor) (dna.DType, int, int, error) {
 	h.scratch(12)
@@ -155,9 +157,13 @@ func (h *Host) SiLUMul(out, a, b dna.Tensor) error {
 	return h.err("silu_mul", h.call("silu_mul", ut(out), ut(a), ut(b)))
 }
 
-func (h *Host) Add(out, a, b dna.Tensor) error { return h.err("add", h.call("add", ut(out), ut(a), ut(b))) }
+func (h *Host) Add(out, a, b dna.Tensor) error {
+	return h.err("add", h.call("add", ut(out), ut(a), ut(b)))
+}
 
-func (h *Host) Mul(out, a, b dna.Tensor) error { return h.err("mul", h.call("mul", ut(out), ut(a), ut(b))) }
+func (h *Host) Mul(out, a, b dna.Tensor) error {
+	return h.err("mul", h.call("mul", ut(out), ut(a), ut(b)))
+}
 
 func (h *Host) Sample(logits dna.Tensor, row int, step uint64) (int32, error) {
 	rc := h.call("sample", ut(logits), u(row), step)

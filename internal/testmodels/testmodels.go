@@ -12,8 +12,8 @@ import (
 
 	"github.com/dnahost/dnahost/bundle"
 	"github.com/dnahost/dnahost/bundle/llama2c"
-	"github.com/dnahost/dnahost/keys"
 	"github.com/dnahost/dnahost/kernels"
+	"github.com/dnahost/dnahost/keys"
 )
 
 // SharedModelsDir returns the shared/models directory beside the
