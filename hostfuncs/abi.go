@@ -120,12 +120,13 @@ func guestString(mem Memory, ptr, n int32, max int) (string, *Error) {
 	return string(b), nil
 }
 
-func (in *Instance) tensors(hs ...uint64) ([]kernels.Tensor, *Error) {
-	out := make([]kernels.Tensor, len(hs))
+// tensors resolves up to three handles (an array: no allocation per call).
+func (in *Instance) tensors(hs ...uint64) ([3]kernels.Tensor, *Error) {
+	var out [3]kernels.Tensor
 	for i, h := range hs {
 		t, err := in.tensor(Handle(i32(h)))
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		out[i] = t
 	}

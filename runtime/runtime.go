@@ -85,6 +85,7 @@ type Runtime struct {
 	log      *slog.Logger
 	engine   Engine
 	cacheDir string
+	mem      *memPool
 }
 
 // New makes a Runtime.
@@ -92,7 +93,7 @@ func New(ctx context.Context, c Config) (*Runtime, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Runtime{cfg: c, backend: c.Backend, log: c.Logger}
+	r := &Runtime{cfg: c, backend: c.Backend, log: c.Logger, mem: newMemPool()}
 	r.engine, _ = ParseEngine(string(c.Engine))
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)

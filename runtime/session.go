@@ -15,6 +15,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/dnahost/dnahost/hostfuncs"
 	"github.com/dnahost/dnahost/kernels"
@@ -311,7 +312,7 @@ func (md *Model) instantiate(s *Session, o SessionOptions) (Guest, error) {
 		WithNanosleep(clock.sleep).
 		WithOsyield(func() {}).
 		WithRandSource(rand.NewChaCha8(seed))
-	mod, err := md.wz.InstantiateModule(s.ctx, md.compiled, cfg)
+	mod, err := md.wz.InstantiateModule(experimental.WithMemoryAllocator(s.ctx, md.rt.mem), md.compiled, cfg)
 	if err != nil {
 		return nil, classify(s.ctx, err, s, "instantiate")
 	}

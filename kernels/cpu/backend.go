@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"github.com/dnahost/dnahost/kernels"
@@ -91,12 +92,14 @@ func (t *Tensor) F32() []float32 { return t.f }
 
 func (t *Tensor) row(r int) []float32 { return t.f[r*t.cols : (r+1)*t.cols] }
 
-func (b *Backend) own(ts ...kernels.Tensor) ([]*Tensor, error) {
-	out := make([]*Tensor, len(ts))
+// own checks that up to four tensors are this backend's. It returns an
+// array, not a slice, so the hot path does not allocate.
+func (b *Backend) own(ts ...kernels.Tensor) ([4]*Tensor, error) {
+	var out [4]*Tensor
 	for i, t := range ts {
 		c, ok := t.(*Tensor)
 		if !ok || c == nil || c.owner != b {
-			return nil, ErrForeignTensor
+			return out, ErrForeignTensor
 		}
 		out[i] = c
 	}
@@ -279,6 +282,21 @@ func (b *Backend) RMSNorm(out, x, w kernels.Tensor, eps float32) error {
 	return nil
 }
 
+// scratch buffers for kernels, reused across calls so the hot path does not
+// allocate.
+var scratchPool = sync.Pool{New: func() any { return new([]float32) }}
+
+func getScratch(n int) *[]float32 {
+	p := scratchPool.Get().(*[]float32)
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+func putScratch(p *[]float32) { scratchPool.Put(p) }
+
 // sqrtf is the correctly rounded binary32 square root (binary64 sqrt of a
 // binary32 value rounds correctly back to binary32).
 func sqrtf(x float32) float32 { return float32(math.Sqrt(float64(x))) }
@@ -330,8 +348,9 @@ func (b *Backend) Attention(out, q, k, v kernels.Tensor, pos, nHeads, nKVHeads i
 	scale := sqrtf(float32(hs))
 	avgCtx := pos + (n+1)/2
 	b.pool.run(n*nHeads, grainFor(2*hs*avgCtx), func(lo, hi int) {
-		att := make([]float32, pos+n)
-		acc := make([]float32, Lanes*hs)
+		sc := getScratch(pos + n + Lanes*hs)
+		defer putScratch(sc)
+		att, acc := (*sc)[:pos+n], (*sc)[pos+n:pos+n+Lanes*hs]
 		for item := lo; item < hi; item++ {
 			r, h := item/nHeads, item%nHeads
 			p := pos + r
@@ -499,8 +518,10 @@ func quantizeActs(x []float32, q []int8, d []float32) {
 
 func (b *Backend) matmulQ8(o, xt, wt *Tensor, n, M, K int) {
 	nb := (K + kernels.Q8BlockSize - 1) / kernels.Q8BlockSize
-	xq := make([]int8, n*nb*kernels.Q8BlockSize)
-	xd := make([]float32, n*nb)
+	qs := getScratch(n*nb*kernels.Q8BlockSize/4 + n*nb)
+	defer putScratch(qs)
+	xd := (*qs)[:n*nb]
+	xq := unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData((*qs)[n*nb:]))), n*nb*kernels.Q8BlockSize)
 	for r := 0; r < n; r++ {
 		quantizeActs(xt.row(r), xq[r*nb*kernels.Q8BlockSize:(r+1)*nb*kernels.Q8BlockSize], xd[r*nb:(r+1)*nb])
 	}
