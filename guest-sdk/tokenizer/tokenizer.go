@@ -30,7 +30,11 @@ type Tokenizer struct {
 	vocab  [][]byte
 	scores []float32
 	maxLen int
-	lookup map[string]int32
+	// table is an open-addressing hash index of the pieces (id+1, 0 empty).
+	// A Go map would allocate a string per piece; in a WebAssembly guest that
+	// made parsing a 32000-piece vocabulary cost ~100 ms per job.
+	table []int32
+	mask  uint32
 }
 
 // Parse reads a tokenizer.bin holding vocabSize entries: an int32 maximum
@@ -48,11 +52,16 @@ func Parse(data []byte, vocabSize int) (*Tokenizer, error) {
 	if maxLen < 0 || maxLen > MaxTokenLength {
 		return nil, fmt.Errorf("%w: max token length %d", ErrFormat, maxLen)
 	}
+	size := 1
+	for size < 2*vocabSize {
+		size <<= 1
+	}
 	t := &Tokenizer{
 		vocab:  make([][]byte, vocabSize),
 		scores: make([]float32, vocabSize),
 		maxLen: maxLen,
-		lookup: make(map[string]int32, vocabSize),
+		table:  make([]int32, size),
+		mask:   uint32(size - 1),
 	}
 	off := 4
 	for i := 0; i < vocabSize; i++ {
@@ -67,11 +76,44 @@ func Parse(data []byte, vocabSize int) (*Tokenizer, error) {
 		}
 		t.vocab[i] = data[off : off+n : off+n]
 		off += n
-		if _, dup := t.lookup[string(t.vocab[i])]; !dup {
-			t.lookup[string(t.vocab[i])] = int32(i)
-		}
+		t.insert(int32(i))
 	}
 	return t, nil
+}
+
+func hashPiece(b []byte) uint32 {
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return h
+}
+
+// insert indexes id unless an earlier id has the same piece.
+func (t *Tokenizer) insert(id int32) {
+	p := t.vocab[id]
+	for i := hashPiece(p) & t.mask; ; i = (i + 1) & t.mask {
+		e := t.table[i]
+		if e == 0 {
+			t.table[i] = id + 1
+			return
+		}
+		if string(t.vocab[e-1]) == string(p) {
+			return
+		}
+	}
+}
+
+func (t *Tokenizer) find(p []byte) int32 {
+	for i := hashPiece(p) & t.mask; ; i = (i + 1) & t.mask {
+		e := t.table[i]
+		if e == 0 {
+			return -1
+		}
+		if string(t.vocab[e-1]) == string(p) {
+			return e - 1
+		}
+	}
 }
 
 // VocabSize is the number of entries.
@@ -89,12 +131,7 @@ func (t *Tokenizer) Piece(id int32) []byte {
 func (t *Tokenizer) Score(id int32) float32 { return t.scores[id] }
 
 // Lookup returns the id of a piece, or -1.
-func (t *Tokenizer) Lookup(piece string) int32 {
-	if id, ok := t.lookup[piece]; ok {
-		return id
-	}
-	return -1
-}
+func (t *Tokenizer) Lookup(piece string) int32 { return t.find([]byte(piece)) }
 
 // Encode tokenizes text as run.c's encode does: optional BOS, a dummy-prefix
 // space, one token per UTF-8 character (or its bytes as <0xXX> tokens, id
@@ -169,7 +206,7 @@ func (t *Tokenizer) merge(toks []int32) []int32 {
 		a, b := t.Piece(nodes[i].id), t.Piece(nodes[j].id)
 		buf := make([]byte, 0, len(a)+len(b))
 		buf = append(append(buf, a...), b...)
-		id := t.Lookup(string(buf))
+		id := t.find(buf)
 		if id < 0 || !(t.scores[id] > -1e10) { // run.c starts best_score at -1e10
 			return
 		}
