@@ -43,3 +43,16 @@ func TestCommittedGuestIsFresh(t *testing.T) {
 		t.Fatal("guests/llama.wasm is stale: run `make guest` and commit the result")
 	}
 }
+
+// Authors `go get` only the guest SDK: it must stay standard-library only.
+func TestGuestSDKHasNoDependencies(t *testing.T) {
+	mod, err := os.ReadFile(filepath.Join("..", "guest-sdk", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(mod), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && (f[0] == "require" || f[0] == "replace") {
+			t.Fatalf("guest-sdk/go.mod has a dependency: %q", line)
+		}
+	}
+}

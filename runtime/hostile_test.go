@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,5 +150,40 @@ func TestResourceCaps(t *testing.T) {
 	rt := newRuntime(t, runtime.Config{MaxTensorBytes: 1024})
 	if _, err := rt.Load(context.Background(), b); !errors.Is(err, runtime.ErrLimits) {
 		t.Fatalf("want ErrLimits, got %v", err)
+	}
+}
+
+// The guest's WASI is closed and deterministic: no environment, arguments
+// or files, the clock reads the job's time, and randomness is a function of
+// the job's seed.
+func TestWASIClosedAndDeterministic(t *testing.T) {
+	code := testmodels.BuildGuest(t, testmodels.RepoRoot(t)+"/runtime/testdata/testguest")
+	ctx := context.Background()
+	rt := newRuntime(t, runtime.Config{})
+	md, err := rt.Load(ctx, hostileBundle(t, code, "wasi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer md.Close(ctx)
+	report := func(seed uint64, when time.Time) string {
+		res, err := md.Generate(ctx, runtime.Job{Prompt: "ab", MaxTokens: 1, Seed: seed, Walltime: when}, runtime.Callbacks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.PromptText
+	}
+	when := time.Date(2031, 5, 1, 0, 0, 0, 0, time.UTC)
+	a, b := report(1, when), report(1, when)
+	t.Log(a)
+	if a != b {
+		t.Fatalf("same job, different views of the world:\n%s\n%s", a, b)
+	}
+	for _, want := range []string{"env=0 ", "args=0 ", "readdir=true", "open=true", "year=2031"} {
+		if !strings.Contains(a, want) {
+			t.Errorf("report %q lacks %q", a, want)
+		}
+	}
+	if c := report(2, when); c == a {
+		t.Error("the random source ignores the job's seed")
 	}
 }

@@ -5,7 +5,13 @@
 // forward pass (a 1×1 add, or abi_version) and then behave.
 package main
 
-import "unsafe"
+import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"time"
+	"unsafe"
+)
 
 //go:wasmimport dna abi_version
 func abiVersion() int32
@@ -92,12 +98,31 @@ func dnaTokenize(text unsafe.Pointer, n int32, out unsafe.Pointer, outCap int32)
 	return int32(len(toks))
 }
 
+// wasiReport describes what the sandbox's WASI lets the guest see.
+func wasiReport() string {
+	_, fsErr := os.ReadDir("/")
+	_, openErr := os.Open("/etc/passwd")
+	host, _ := os.Hostname()
+	var r [8]byte
+	rand.Read(r[:])
+	return fmt.Sprintf("env=%d args=%d readdir=%v open=%v host=%q year=%d rand=%x",
+		len(os.Environ()), len(os.Args), fsErr != nil, openErr != nil, host, time.Now().UTC().Year(), r)
+}
+
+var reported bool
+
 //go:wasmexport dna_detokenize
 func dnaDetokenize(prev, tok int32, out unsafe.Pointer, outCap int32) int32 {
-	if outCap >= 1 {
-		*(*byte)(out) = byte('a' + tok%26)
+	piece := []byte{byte('a' + tok%26)}
+	if attack == "wasi" && !reported {
+		piece = []byte(wasiReport())
 	}
-	return 1
+	if int(outCap) < len(piece) {
+		return int32(len(piece))
+	}
+	reported = attack == "wasi"
+	copy(unsafe.Slice((*byte)(out), len(piece)), piece)
+	return int32(len(piece))
 }
 
 func fail(msg string) int32 {
