@@ -8,7 +8,6 @@
 
 GO       ?= go
 FUZZTIME ?= 30s
-BENCHTIME ?= 1x
 BUILD    := build
 
 .PHONY: all build guest test bench demo fuzz example clean
@@ -31,8 +30,9 @@ test:
 
 bench:
 	@mkdir -p $(BUILD)
-	$(GO) test -run '^$$' -bench . -benchtime 1s ./kernels/cpu/ | tee $(BUILD)/bench-kernels.txt
-	$(GO) test -run '^$$' -bench 'Generate|SandboxOverhead' -benchtime $(BENCHTIME) -timeout 60m ./runtime/ | tee $(BUILD)/bench-runtime.txt
+	$(GO) test -run '^$$' -bench . -benchtime 0.5s ./kernels/cpu/ | tee $(BUILD)/bench-kernels.txt
+	$(GO) test -run '^$$' -bench 'Generate' -benchtime 3x -timeout 60m ./runtime/ | tee $(BUILD)/bench-runtime.txt
+	$(GO) test -run '^$$' -bench 'SandboxOverhead' -benchtime 9x -timeout 60m ./runtime/ | tee -a $(BUILD)/bench-runtime.txt
 	$(GO) test -run '^$$' -bench 'HostCall' -benchtime 200x ./runtime/ | tee -a $(BUILD)/bench-runtime.txt
 
 demo: build
