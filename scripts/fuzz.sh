@@ -4,13 +4,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZTIME=${FUZZTIME:-30s}
 run() {
-  local dir=$1
-  (cd "$dir" && go list ./... | while read -r pkg; do
-    go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' | while read -r target; do
+  local dir=$1 pkg target
+  local pkgs
+  pkgs=$(cd "$dir" && go list ./... </dev/null)
+  for pkg in $pkgs; do
+    for target in $(cd "$dir" && go test -list '^Fuzz' "$pkg" </dev/null | grep '^Fuzz' || true); do
       echo "== $pkg $target"
-      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+      (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" </dev/null)
     done
-  done)
+  done
 }
 run .
 run guest-sdk
