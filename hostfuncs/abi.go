@@ -133,6 +133,45 @@ func (in *Instance) tensors(hs ...uint64) ([3]kernels.Tensor, *Error) {
 	return out, nil
 }
 
+// tensorIO is tensor_write and tensor_read: (h, byte offset, ptr, n).
+func (in *Instance) tensorIO(mem Memory, s []uint64, write bool) {
+	in.enter(0)
+	var t kernels.Tensor
+	var err *Error
+	if write {
+		t, err = in.writable(Handle(i32(s[0])))
+	} else {
+		t, err = in.tensor(Handle(i32(s[0])))
+	}
+	if err != nil {
+		in.result(s, 0, err)
+		return
+	}
+	buf, err := guestBytes(mem, i32(s[2]), i32(s[3]))
+	if err != nil {
+		in.result(s, 0, err)
+		return
+	}
+	off := int64(s[1])
+	if off < 0 || off > math.MaxInt32*4 {
+		in.result(s, 0, errf(CodeRange, "offset %d", off))
+		return
+	}
+	in.charge(costBytes(len(buf)))
+	if write {
+		in.result(s, 0, kernelCall(in.be.Write(t, int(off), buf)))
+		return
+	}
+	if e := in.be.Read(t, int(off), buf); e != nil {
+		in.result(s, 0, fromKernel(e))
+		return
+	}
+	if t.DType() == kernels.F32 {
+		canonicalizeNaNs(buf) // NaN payloads never cross the boundary
+	}
+	in.result(s, 0, nil)
+}
+
 // kernelCall runs a backend operation, mapping its error.
 func kernelCall(err error) *Error {
 	if err != nil {
@@ -247,54 +286,9 @@ func buildFunctions() []Function {
 				in.result(s, 0, in.setRows(Handle(i32(s[0])), int(i32(s[1]))))
 			}},
 		{Name: "tensor_write", Params: []ValueType{I32, I64, I32, I32}, Results: []ValueType{I32},
-			Call: func(in *Instance, mem Memory, s []uint64) {
-				in.enter(0)
-				t, err := in.writable(Handle(i32(s[0])))
-				if err != nil {
-					in.result(s, 0, err)
-					return
-				}
-				src, err := guestBytes(mem, i32(s[2]), i32(s[3]))
-				if err != nil {
-					in.result(s, 0, err)
-					return
-				}
-				off := int64(s[1])
-				if off < 0 || off > math.MaxInt32*4 {
-					in.result(s, 0, errf(CodeRange, "offset %d", off))
-					return
-				}
-				in.charge(costBytes(len(src)))
-				in.result(s, 0, kernelCall(in.be.Write(t, int(off), src)))
-			}},
+			Call: func(in *Instance, mem Memory, s []uint64) { in.tensorIO(mem, s, true) }},
 		{Name: "tensor_read", Params: []ValueType{I32, I64, I32, I32}, Results: []ValueType{I32},
-			Call: func(in *Instance, mem Memory, s []uint64) {
-				in.enter(0)
-				t, err := in.tensor(Handle(i32(s[0])))
-				if err != nil {
-					in.result(s, 0, err)
-					return
-				}
-				dst, err := guestBytes(mem, i32(s[2]), i32(s[3]))
-				if err != nil {
-					in.result(s, 0, err)
-					return
-				}
-				off := int64(s[1])
-				if off < 0 || off > math.MaxInt32*4 {
-					in.result(s, 0, errf(CodeRange, "offset %d", off))
-					return
-				}
-				in.charge(costBytes(len(dst)))
-				if e := in.be.Read(t, int(off), dst); e != nil {
-					in.result(s, 0, fromKernel(e))
-					return
-				}
-				if t.DType() == kernels.F32 {
-					canonicalizeNaNs(dst) // NaN payloads never cross the boundary
-				}
-				in.result(s, 0, nil)
-			}},
+			Call: func(in *Instance, mem Memory, s []uint64) { in.tensorIO(mem, s, false) }},
 		{Name: "tensor_copy", Params: []ValueType{I32, I32, I32, I32, I32}, Results: []ValueType{I32},
 			Call: func(in *Instance, _ Memory, s []uint64) {
 				in.enter(0)

@@ -83,6 +83,16 @@ func RoundQ8(v float32) int8 {
 	return int8(math.Round(float64(v)))
 }
 
+// AbsMax is the largest |x| of a block (NaN if any element is NaN, as Go's
+// max defines it), the amax of both Q8_0 quantizers.
+func AbsMax(x []float32) float32 {
+	var amax float32
+	for _, v := range x {
+		amax = max(amax, float32(math.Abs(float64(v))))
+	}
+	return amax
+}
+
 // QuantizeRowQ8_0 writes src as one Q8_0 row into dst, which must hold
 // DType(Q8_0).RowBytes(len(src)) bytes. It matches llama.cpp's
 // quantize_row_q8_0_ref: d = amax/127 rounded to binary16, q = round(x/d)
@@ -93,11 +103,7 @@ func QuantizeRowQ8_0(dst []byte, src []float32) {
 		blk := dst[b*Q8BlockBytes : (b+1)*Q8BlockBytes]
 		lo := b * Q8BlockSize
 		hi := min(lo+Q8BlockSize, len(src))
-		var amax float32
-		for _, v := range src[lo:hi] {
-			amax = max(amax, float32(math.Abs(float64(v))))
-		}
-		d := amax / 127
+		d := AbsMax(src[lo:hi]) / 127
 		var id float32
 		if d != 0 {
 			id = 1 / d

@@ -49,21 +49,26 @@ func Root(leaves []Hash) Hash {
 	if len(leaves) == 0 {
 		return EmptyRoot
 	}
-	// Bottom-up pairing, carrying an odd last node up unchanged, gives exactly
-	// the RFC 6962 split-at-largest-power-of-two tree.
 	level := append([]Hash(nil), leaves...)
 	for len(level) > 1 {
-		next := level[:0]
-		for i := 0; i < len(level); i += 2 {
-			if i+1 < len(level) {
-				next = append(next, NodeHash(level[i], level[i+1]))
-			} else {
-				next = append(next, level[i])
-			}
-		}
-		level = next
+		level = up(level)
 	}
 	return level[0]
+}
+
+// up pairs a level's nodes in place, carrying an odd last node up
+// unchanged: bottom-up, that is exactly RFC 6962's
+// split-at-the-largest-power-of-two tree.
+func up(level []Hash) []Hash {
+	next := level[:0]
+	for i := 0; i < len(level); i += 2 {
+		if i+1 < len(level) {
+			next = append(next, NodeHash(level[i], level[i+1]))
+		} else {
+			next = append(next, level[i])
+		}
+	}
+	return next
 }
 
 // Proof returns the audit path for leaf i, ordered from the leaf upward.
@@ -79,15 +84,7 @@ func Proof(leaves []Hash, i int) ([]Hash, error) {
 		if sib < len(level) {
 			path = append(path, level[sib])
 		}
-		next := level[:0]
-		for j := 0; j < len(level); j += 2 {
-			if j+1 < len(level) {
-				next = append(next, NodeHash(level[j], level[j+1]))
-			} else {
-				next = append(next, level[j])
-			}
-		}
-		level = next
+		level = up(level)
 		idx /= 2
 	}
 	return path, nil

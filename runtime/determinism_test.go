@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/dnahost/dnahost/bundle"
@@ -69,7 +70,7 @@ func runVariant(t *testing.T, b *bundle.Bundle, v variant, job runtime.Job) *run
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalTokens(again.Tokens, res.Tokens) || again.Digest != res.Digest || again.WorkUnits != res.WorkUnits {
+	if !slices.Equal(again.Tokens, res.Tokens) || again.Digest != res.Digest || again.WorkUnits != res.WorkUnits {
 		t.Fatalf("%s: a repeated run differs", v.name)
 	}
 	return res
@@ -109,7 +110,7 @@ func TestDeterminism(t *testing.T) {
 							}
 							continue
 						}
-						if !equalTokens(res.Tokens, ref.Tokens) {
+						if !slices.Equal(res.Tokens, ref.Tokens) {
 							t.Fatalf("%s: tokens differ from the reference\n got  %v\n want %v", v.name, res.Tokens, ref.Tokens)
 						}
 						if res.Digest != ref.Digest {

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,7 +64,7 @@ func TestGolden(t *testing.T) {
 		}
 		out.WriteString("\n")
 		ids := append(append([]int32{}, res.PromptTokens...), res.Tokens...)
-		if !equalTokens(ids, g.IDs) {
+		if !slices.Equal(ids, g.IDs) {
 			t.Errorf("-n %d: ids differ\n got  %v\n want %v", g.Steps, ids, g.IDs)
 		}
 		if out.String() != g.Stdout {
@@ -73,16 +74,4 @@ func TestGolden(t *testing.T) {
 			t.Errorf("-n %d: result text differs from the stream", g.Steps)
 		}
 	}
-}
-
-func equalTokens(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

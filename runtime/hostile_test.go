@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ func TestHostileGuests(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the next job failed: %v", err)
 		}
-		if !equalTokens(res.Tokens, wantTokens) {
+		if !slices.Equal(res.Tokens, wantTokens) {
 			t.Fatalf("the next job gave %v, want %v", res.Tokens, wantTokens)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -148,7 +149,7 @@ func checkModule(cm wazero.CompiledModule) error {
 			if !ok {
 				return fmt.Errorf("%w: imports unknown function dna.%s", ErrBadModule, name)
 			}
-			if !sameTypes(def.ParamTypes(), valueTypes(f.Params)) || !sameTypes(def.ResultTypes(), valueTypes(f.Results)) {
+			if !slices.Equal(def.ParamTypes(), valueTypes(f.Params)) || !slices.Equal(def.ResultTypes(), valueTypes(f.Results)) {
 				return fmt.Errorf("%w: dna.%s imported with the wrong signature", ErrBadModule, name)
 			}
 		case wasi_snapshot_preview1.ModuleName:
@@ -179,18 +180,6 @@ func checkModule(cm wazero.CompiledModule) error {
 		return fmt.Errorf("%w: missing exports %s", ErrBadModule, strings.Join(missing, ", "))
 	}
 	return nil
-}
-
-func sameTypes(a, b []api.ValueType) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func allI32(ts []api.ValueType) bool {

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/dnahost/dnahost/guest-sdk/inference"
@@ -35,7 +36,7 @@ func TestNativeMatchesSandbox(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !equalTokens(wasm.Tokens, native.Tokens) || wasm.Digest != native.Digest || wasm.WorkUnits != native.WorkUnits {
+		if !slices.Equal(wasm.Tokens, native.Tokens) || wasm.Digest != native.Digest || wasm.WorkUnits != native.WorkUnits {
 			t.Fatalf("%s: sandbox %v %s %d, native %v %s %d", q, wasm.Tokens, wasm.Digest, wasm.WorkUnits,
 				native.Tokens, native.Digest, native.WorkUnits)
 		}

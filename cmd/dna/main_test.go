@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,7 +72,7 @@ func TestCLISyntheticEndToEnd(t *testing.T) {
 	var again RunOutput
 	json.Unmarshal([]byte(mustDNA(t, "run", b, "-p", "hello there", "-n", "12", "--temp", "0.9", "--seed", "5", "--json",
 		"--threads", "1", "--engine", "interpreter", "--generic", "--prefill-chunk", "1")), &again)
-	if again.Digest != claim.Digest || !equal(again.Tokens, claim.Tokens) || again.Text != claim.Text {
+	if again.Digest != claim.Digest || !slices.Equal(again.Tokens, claim.Tokens) || again.Text != claim.Text {
 		t.Fatalf("the same job differs:\n%+v\n%+v", claim, again)
 	}
 	// Streaming text equals the claim's text after the prompt.
@@ -84,18 +85,6 @@ func TestCLISyntheticEndToEnd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "config", "dnahost", "author.key")); err != nil {
 		t.Fatalf("default key not made: %v", err)
 	}
-}
-
-func equal(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // A corrupted byte makes verify fail (exit 1) and name the chunk.

@@ -23,6 +23,16 @@ const (
 	opMul           = 15
 )
 
+// Opcodes maps the import names of the operations Ops records to their
+// exec opcodes (for tests that check the SDK against a host).
+func Opcodes() map[string]uint32 {
+	return map[string]uint32{
+		"tensor_set_rows": opTensorSetRows, "tensor_copy": opCopy, "matmul": opMatMul, "rmsnorm": opRMSNorm,
+		"rope": opRoPE, "attention": opAttention, "softmax": opSoftmax, "silu_mul": opSiLUMul,
+		"add": opAdd, "mul": opMul,
+	}
+}
+
 // Ops records host operations and runs them together in one Exec call,
 // with a sticky error like bufio.Writer: a forward pass reads as a straight
 // list of operations, crosses the sandbox boundary a handful of times

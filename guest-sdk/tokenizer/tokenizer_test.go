@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -78,7 +79,7 @@ func TestGoldenPrompt(t *testing.T) {
 	tk := load(t, "stories260K/tok512.bin", 512)
 	got := tk.Encode("Once upon a time", true, false)
 	want := []int32{1, 403, 407, 261, 378} // GOLDEN.txt
-	if !equal(got, want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("Encode = %v, want %v", got, want)
 	}
 	var text []byte
@@ -90,18 +91,6 @@ func TestGoldenPrompt(t *testing.T) {
 	if string(text) != "Once upon a time" {
 		t.Fatalf("decoded %q", text)
 	}
-}
-
-func equal(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 var samples = []string{
@@ -124,7 +113,7 @@ func TestHeapMergeMatchesRunC(t *testing.T) {
 		}
 		for _, s := range texts {
 			got, want := tk.Encode(s, true, false), naiveEncode(tk, s, true)
-			if !equal(got, want) {
+			if !slices.Equal(got, want) {
 				t.Fatalf("%s: %q:\n heap  %v\n run.c %v", c.file, s, got, want)
 			}
 		}
@@ -136,7 +125,7 @@ func TestLlama2Vocabulary(t *testing.T) {
 	tk := load(t, "llama2-tokenizer-32k/tokenizer.bin", 32000)
 	got := tk.Encode("Hello world", true, true)
 	want := []int32{1, 15043, 3186, 2}
-	if !equal(got, want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("Encode = %v, want %v", got, want)
 	}
 }
@@ -213,7 +202,7 @@ func FuzzEncode(f *testing.F) {
 			return
 		}
 		got, want := tk.Encode(s, true, false), naiveEncode(tk, s, true)
-		if !equal(got, want) {
+		if !slices.Equal(got, want) {
 			t.Fatalf("%q: heap %v, run.c %v", s, got, want)
 		}
 	})

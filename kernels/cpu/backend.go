@@ -495,11 +495,7 @@ func quantizeActs(x []float32, q []int8, d []float32) {
 	for bl := 0; bl < nb; bl++ {
 		lo := bl * kernels.Q8BlockSize
 		hi := min(lo+kernels.Q8BlockSize, len(x))
-		var amax float32
-		for _, v := range x[lo:hi] {
-			amax = max(amax, float32(math.Abs(float64(v))))
-		}
-		s := amax / 127
+		s := kernels.AbsMax(x[lo:hi]) / 127
 		var id float32
 		if s != 0 {
 			id = 1 / s
