@@ -3,8 +3,10 @@ package runtime_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/dnahost/dnahost/bundle"
 	"github.com/dnahost/dnahost/internal/testmodels"
@@ -151,4 +153,37 @@ func TestSeedsMatter(t *testing.T) {
 	if len(outs) < 3 {
 		t.Fatalf("4 seeds gave only %d distinct outputs", len(outs))
 	}
+}
+
+// Compiled modules land in the on-disk cache, and a second runtime loads
+// from it.
+func TestCompilationCache(t *testing.T) {
+	dir := t.TempDir()
+	b := testmodels.Synthetic(t, "tiny", testmodels.Tiny, kernels.F32)
+	ctx := context.Background()
+	load := func() time.Duration {
+		rt, err := runtime.New(ctx, runtime.Config{CacheDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		if rt.CacheDir() != dir {
+			t.Fatalf("cache dir %q", rt.CacheDir())
+		}
+		start := time.Now()
+		md, err := rt.Load(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := time.Since(start)
+		md.Close(ctx)
+		return d
+	}
+	cold := load()
+	entries, _ := os.ReadDir(dir)
+	if len(entries) == 0 {
+		t.Fatal("nothing was written to the compilation cache")
+	}
+	warm := load()
+	t.Logf("cold load %v, cached load %v", cold, warm)
 }
