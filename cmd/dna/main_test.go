@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dnahost/dnahost/consensus/verify"
 	"github.com/dnahost/dnahost/internal/testmodels"
 )
 
@@ -59,7 +60,7 @@ func TestCLISyntheticEndToEnd(t *testing.T) {
 	if !strings.HasPrefix(mustDNA(t, "bundle", "verify", b), "ok "+id) {
 		t.Fatal("verify")
 	}
-	var claim RunOutput
+	var claim verify.Claim
 	js := mustDNA(t, "run", b, "-p", "hello there", "-n", "12", "--temp", "0.9", "--seed", "5", "--json")
 	if err := json.Unmarshal([]byte(js), &claim); err != nil {
 		t.Fatalf("run --json: %v\n%s", err, js)
@@ -69,7 +70,7 @@ func TestCLISyntheticEndToEnd(t *testing.T) {
 		t.Fatalf("claim %+v", claim)
 	}
 	// The same job on one thread in the interpreter: the same claim.
-	var again RunOutput
+	var again verify.Claim
 	json.Unmarshal([]byte(mustDNA(t, "run", b, "-p", "hello there", "-n", "12", "--temp", "0.9", "--seed", "5", "--json",
 		"--threads", "1", "--engine", "interpreter", "--generic", "--prefill-chunk", "1")), &again)
 	if again.Digest != claim.Digest || !slices.Equal(again.Tokens, claim.Tokens) || again.Text != claim.Text {
@@ -153,5 +154,56 @@ func TestCLIGolden(t *testing.T) {
 		if out != g.Stdout {
 			t.Errorf("-n %d:\n got  %q\n want %q", g.Steps, out, g.Stdout)
 		}
+	}
+}
+
+// dna verify: 0 for an honest claim, 1 for a tampered one (naming the check
+// and position), 2 for input errors.
+func TestCLIVerify(t *testing.T) {
+	dir := setup(t)
+	ck, tok := filepath.Join(dir, "m.bin"), filepath.Join(dir, "t.bin")
+	mustDNA(t, "synth", "llama2c", "-o", ck, "--tokenizer", tok, "--dim", "32", "--layers", "2", "--heads", "4", "--vocab", "300", "--seq-len", "64")
+	b := filepath.Join(dir, "m.dna")
+	mustDNA(t, "import", "llama2c", ck, tok, "-o", b)
+	claimPath := filepath.Join(dir, "claim.json")
+	os.WriteFile(claimPath, []byte(mustDNA(t, "run", b, "-p", "hello", "-n", "20", "--temp", "0.7", "--seed", "3", "--json")), 0o644)
+	for _, mode := range []string{"full", "rastic"} {
+		if out := mustDNA(t, "verify", b, "--claim", claimPath, "--mode", mode); !strings.HasPrefix(out, "valid") {
+			t.Fatalf("%s: %q", mode, out)
+		}
+	}
+	var claim verify.Claim
+	raw, _ := os.ReadFile(claimPath)
+	json.Unmarshal(raw, &claim)
+	claim.Tokens[5] = (claim.Tokens[5] + 7) % 300
+	if claim.Tokens[5] < 3 {
+		claim.Tokens[5] += 3 // not a stop token
+	}
+	bad, _ := json.Marshal(claim)
+	badPath := filepath.Join(dir, "bad.json")
+	os.WriteFile(badPath, bad, 0o644)
+	code, out, _ := dna(t, "verify", b, "--claim", badPath)
+	if code != 1 || !strings.Contains(out, "output token 5") || !strings.Contains(out, "integrity") {
+		t.Fatalf("tampered claim: exit %d, %q", code, out)
+	}
+	code, out, _ = dna(t, "verify", b, "--claim", badPath, "--json")
+	var rep verify.Report
+	if err := json.Unmarshal([]byte(out), &rep); code != 1 || err != nil || rep.Valid || rep.Index != 5 || rep.Failed != verify.CheckIntegrity {
+		t.Fatalf("--json: exit %d, %+v, %v", code, rep, err)
+	}
+	os.WriteFile(badPath, []byte("{not json"), 0o644)
+	for _, args := range [][]string{
+		{"verify", b}, {"verify", b, "--claim", badPath}, {"verify", b, "--claim", claimPath, "--mode", "fast"},
+		{"verify", b, "--claim", filepath.Join(dir, "missing.json")},
+	} {
+		if code, _, _ := dna(t, args...); code != 2 {
+			t.Errorf("dna %v: exit %d, want 2", args, code)
+		}
+	}
+	// A claim about another bundle is an input error too.
+	other := filepath.Join(dir, "o.dna")
+	mustDNA(t, "import", "llama2c", ck, tok, "-o", other, "--quant", "q8")
+	if code, _, errOut := dna(t, "verify", other, "--claim", claimPath); code != 2 {
+		t.Errorf("claim about another bundle: exit %d, %s", code, errOut)
 	}
 }

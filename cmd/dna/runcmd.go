@@ -8,35 +8,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/dnahost/dnahost/bundle"
+	"github.com/dnahost/dnahost/consensus/verify"
 	"github.com/dnahost/dnahost/kernels/cpu"
 	"github.com/dnahost/dnahost/runtime"
 )
-
-// RunOutput is what `dna run --json` prints: the job's parameters and its
-// result, which together are a claim a verifier can check.
-type RunOutput struct {
-	Bundle       string  `json:"bundle"`
-	Prompt       string  `json:"prompt"`
-	PromptTokens []int32 `json:"prompt_tokens"`
-	MaxTokens    int     `json:"max_tokens"`
-	Temperature  float32 `json:"temperature"`
-	TopK         int     `json:"top_k"`
-	Seed         uint64  `json:"seed"`
-	Tokens       []int32 `json:"tokens"`
-	Text         string  `json:"text"`
-	Stop         string  `json:"stop"`
-	Digest       string  `json:"digest"`
-	Positions    int     `json:"positions"`
-	WorkUnits    uint64  `json:"work_units"`
-	TokensPerS   float64 `json:"tokens_per_s"`
-	PrefillMS    float64 `json:"prefill_ms"`
-	TotalMS      float64 `json:"total_ms"`
-	Engine       string  `json:"engine"`
-	Backend      string  `json:"backend"`
-}
 
 func cmdRun(args []string, out, errOut io.Writer) error {
 	fs := newFlags("run", errOut)
@@ -115,11 +92,8 @@ func cmdRun(args []string, out, errOut io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		o := RunOutput{Bundle: b.ID().String(), Prompt: *prompt, PromptTokens: res.PromptTokens, MaxTokens: *n,
-			Temperature: float32(*temp), TopK: *topk, Seed: *seed, Tokens: res.Tokens, Text: res.Text, Stop: res.Stop,
-			Digest: res.Digest.String(), Positions: res.Positions, WorkUnits: res.WorkUnits,
-			TokensPerS: res.TokensPerSecond(), PrefillMS: ms(res.Prefill), TotalMS: ms(res.Total),
-			Engine: string(rt.Engine()), Backend: be.Name()}
+		o := verify.NewClaim(b.ID(), *prompt, job, res)
+		o.Engine, o.Backend = string(rt.Engine()), be.Name()
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(o); err != nil {
@@ -135,5 +109,3 @@ func cmdRun(args []string, out, errOut io.Writer) error {
 		res.TokensPerSecond(), len(res.Tokens), res.Stop, res.Digest, res.WorkUnits, rt.Engine(), be.Name())
 	return nil
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
