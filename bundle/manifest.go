@@ -73,6 +73,21 @@ type Resources struct {
 	TensorBytes  int64  `json:"tensor_bytes"`   // host tensor memory per instance
 	Handles      int    `json:"handles"`        // live tensor handles per instance
 	WorkPerToken uint64 `json:"work_per_token"` // work units per position, to price jobs
+	// Batch is the most positions one dna_forward call may carry (the
+	// tensor budget is sized for it); hosts split prefills and
+	// verifications into calls of at most this many. 0 means 256.
+	Batch int `json:"batch"`
+}
+
+// DefaultBatch is the batch a manifest that states none gets.
+const DefaultBatch = 256
+
+// MaxBatch is the positions per forward call the bundle allows.
+func (r Resources) MaxBatch() int {
+	if r.Batch <= 0 {
+		return DefaultBatch
+	}
+	return r.Batch
 }
 
 // Consensus is the default rule for jobs on this bundle.
@@ -213,7 +228,8 @@ func (m *Manifest) Validate() error {
 	if err := need("tokenizer.file", m.Tokenizer.File, false); err != nil {
 		return err
 	}
-	if m.Resources.MemoryPages > 65536 || m.Resources.TensorBytes < 0 || m.Resources.Handles < 0 || m.Resources.Handles > 65535 {
+	if m.Resources.MemoryPages > 65536 || m.Resources.TensorBytes < 0 || m.Resources.Handles < 0 || m.Resources.Handles > 65535 ||
+		m.Resources.Batch < 0 || m.Resources.Batch > 1<<20 {
 		return bad("resources %+v", m.Resources)
 	}
 	if len(m.Consensus.Params) > MaxConfigEntries {

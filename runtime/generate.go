@@ -31,8 +31,8 @@ type Job struct {
 	// Timeout bounds wall-clock time (0: none beyond ctx).
 	Timeout time.Duration
 	// PrefillChunk bounds positions per forward call while reading the
-	// prompt (0: DefaultPrefillChunk; 1: token by token). Results do not
-	// depend on it.
+	// prompt (0: DefaultPrefillChunk; 1: token by token; never more than the
+	// bundle's batch). Results do not depend on it.
 	PrefillChunk int
 	// Walltime is the time the guest's clock reads.
 	Walltime time.Time
@@ -181,6 +181,7 @@ func (md *Model) GenerateWith(ctx context.Context, job Job, so SessionOptions, c
 	if chunk == 0 {
 		chunk = DefaultPrefillChunk
 	}
+	chunk = min(chunk, md.m.Resources.MaxBatch())
 	limit := min(job.MaxTokens, ctxLen-len(prompt))
 	var lastRow int
 	for off := 0; off < len(prompt); off += chunk {

@@ -119,6 +119,7 @@ func Resources(c Config, batch int) bundle.Resources {
 	matmul := uint64(c.Layers) * uint64(2*c.Dim*c.Dim+2*c.Dim*c.KVDim()+3*c.Dim*c.HiddenDim)
 	attn := uint64(c.Layers) * uint64(c.SeqLen/2+1) * uint64(2*c.Dim)
 	return bundle.Resources{
+		Batch:        batch,
 		MemoryPages:  4096, // 256 MiB of guest memory: the tokenizer and Go runtime need far less
 		TensorBytes:  kv + int64(batch)*perRow + 1<<20,
 		Handles:      64 + 16*c.Layers,

@@ -46,16 +46,12 @@ const (
 // DefaultSamples is RASTiC's default number of interior positions.
 const DefaultSamples = 3
 
-// DefaultChunk bounds the positions of one forward call; longer sequences
-// are recomputed in chunks (batch invariance makes that identical).
-const DefaultChunk = 512
-
 // Options configures a verification. The zero value is full verification.
 type Options struct {
 	Mode    Mode
 	Samples int    // RASTiC interior samples (0: DefaultSamples)
 	Seed    uint64 // verifier-secret seed choosing RASTiC's positions
-	Chunk   int    // positions per forward call (0: DefaultChunk)
+	Chunk   int    // positions per forward call (0: the bundle's batch); batch invariance makes chunks identical
 	Budget  uint64 // work units (0: the bundle's default for the sequence)
 	Timeout time.Duration
 }
@@ -268,7 +264,7 @@ func (v *Verifier) recompute(s *runtime.Session, job *Job, c *Claim, indices []i
 	}
 	chunk := o.Chunk
 	if chunk <= 0 {
-		chunk = DefaultChunk
+		chunk = v.md.Manifest().Resources.MaxBatch()
 	}
 	next := 0 // next index to check
 	for off := 0; off < upto; off += chunk {

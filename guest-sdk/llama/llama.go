@@ -82,6 +82,7 @@ type Model struct {
 	h      dna.Host
 	cfg    Config
 	tok    *tokenizer.Tokenizer
+	tokErr error
 	embed  dna.Tensor
 	norm   dna.Tensor
 	cls    dna.Tensor
@@ -137,37 +138,62 @@ func (m *Model) Init(h dna.Host) error {
 			return err
 		}
 	}
-	return m.loadTokenizer()
-}
-
-func (m *Model) loadTokenizer() error {
-	f, err := m.h.FileOpen(m.cfg.TokenizerFile)
+	// The tokenizer must exist; it is parsed on first use, because an
+	// instance that only verifies never tokenizes, and parsing a large
+	// vocabulary is most of a Go guest's start-up.
+	f, err := h.FileOpen(cfg.TokenizerFile)
 	if err != nil {
 		return err
+	}
+	return h.TensorFree(f)
+}
+
+func (m *Model) tokenizer() (*tokenizer.Tokenizer, error) {
+	if m.tok != nil || m.tokErr != nil {
+		return m.tok, m.tokErr
+	}
+	m.tok, m.tokErr = m.loadTokenizer()
+	return m.tok, m.tokErr
+}
+
+func (m *Model) loadTokenizer() (*tokenizer.Tokenizer, error) {
+	f, err := m.h.FileOpen(m.cfg.TokenizerFile)
+	if err != nil {
+		return nil, err
 	}
 	defer m.h.TensorFree(f)
 	_, _, size, err := m.h.TensorInfo(f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	buf := make([]byte, size)
 	if err := m.h.TensorRead(f, 0, buf); err != nil {
-		return err
+		return nil, err
 	}
-	m.tok, err = tokenizer.Parse(buf, m.cfg.Vocab)
-	return err
+	return tokenizer.Parse(buf, m.cfg.Vocab)
 }
 
 // Tokenize encodes with a leading BOS, as llama2.c does.
-func (m *Model) Tokenize(text string) ([]int32, error) { return m.tok.Encode(text, true, false), nil }
+func (m *Model) Tokenize(text string) ([]int32, error) {
+	tok, err := m.tokenizer()
+	if err != nil {
+		return nil, err
+	}
+	return tok.Encode(text, true, false), nil
+}
 
 // Detokenize decodes one token after prev. The control tokens BOS and EOS
-// have no text.
+// have no text (nor has anything if the tokenizer cannot be parsed: then
+// Tokenize reports why).
 func (m *Model) Detokenize(prev, token int32) []byte {
 	if token < 0 || int(token) >= m.cfg.Vocab || token == tokenizer.BOS || token == tokenizer.EOS {
 		return nil
 	}
-	return tokenizer.Printable(m.tok.Decode(prev, token))
+	tok, err := m.tokenizer()
+	if err != nil {
+		return nil
+	}
+	return tokenizer.Printable(tok.Decode(prev, token))
 }
 
 // ensure sizes the activation buffers for n rows.

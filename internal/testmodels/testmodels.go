@@ -130,7 +130,7 @@ func SyntheticBundle(name string, c llama2c.Config, quant kernels.DType) (*bundl
 		if err != nil {
 			return nil, err
 		}
-		return llama2c.Import(ck, tok, llama2c.Options{Name: name, Quant: quant, Key: Key(), Batch: 64})
+		return llama2c.Import(ck, tok, llama2c.Options{Name: name, Quant: quant, Key: Key()})
 	})
 }
 
