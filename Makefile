@@ -1,7 +1,7 @@
 # dnahost — see README.md. Targets:
 #   make demo     build dna, import a model, run it in the sandbox
 #   make test     vet and test everything (what CI runs)
-#   make bench    benchmarks: kernels, tokens/s, host-call cost, sandbox overhead
+#   make bench    benchmarks: kernels, tokens/s, host-call cost, sandbox overhead, verification
 #   make fuzz     every fuzz target for FUZZTIME each
 #   make guest    rebuild the committed guest module guests/llama.wasm
 #   make example  build, train, pack and run the bigram example bundle
@@ -34,6 +34,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'Generate' -benchtime 3x -timeout 60m ./runtime/ | tee $(BUILD)/bench-runtime.txt
 	$(GO) test -run '^$$' -bench 'SandboxOverhead' -benchtime 9x -timeout 60m ./runtime/ | tee -a $(BUILD)/bench-runtime.txt
 	$(GO) test -run '^$$' -bench 'HostCall' -benchtime 200x ./runtime/ | tee -a $(BUILD)/bench-runtime.txt
+	$(GO) test -run '^$$' -bench 'Verify' -benchtime 3x -timeout 60m ./consensus/verify/ | tee $(BUILD)/bench-verify.txt
 
 demo: build
 	bash scripts/demo.sh
