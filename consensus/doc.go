@@ -1,5 +1,15 @@
-// Package consensus is where honest nodes' results are checked and agreed
-// on. Its subpackage verify decides whether a claimed completion is what a
-// bundle produces for a job — by recomputing random positions (RASTiC) or
-// every position in one batched pass — and answers outsourced checks.
+// Package consensus turns the commitments of the nodes that ran a job into
+// a decision and a certificate.
+//
+// A Rule is a deterministic function from a job and its commitments to a
+// Decision: the accepted result, the nodes that agree, the nodes to
+// penalise — or undecided, with a reason. Every honest node evaluates the
+// same rule on the same input to the same decision. Presets cover the
+// common majorities (majority, supermajority, quorum k-of-n, unanimous,
+// stake-weighted, first-verified); a bundle may instead ship its own rule
+// as a WebAssembly module, run in the sandbox like inference code.
+//
+// A decided result is certified by the agreeing nodes' signatures over
+// (job, result, rule), which anyone can check without the rule's inputs.
+// The subpackage verify checks claimed completions themselves.
 package consensus

@@ -44,7 +44,7 @@ func (e *GuestError) Unwrap() error { return ErrGuest }
 
 // classify turns an engine error into one of the errors above, keeping the
 // guest's own account (stderr, error logs) as detail.
-func classify(ctx context.Context, err error, s *Session, what string) error {
+func classify(ctx context.Context, err error, stderr string, what string) error {
 	if err == nil {
 		return nil
 	}
@@ -52,7 +52,7 @@ func classify(ctx context.Context, err error, s *Session, what string) error {
 	if errors.As(err, &trap) {
 		return fmt.Errorf("%s: %w", what, trap.Err)
 	}
-	detail := guestReport(s.stderrTail())
+	detail := guestReport(stderr)
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		switch exit.ExitCode() {

@@ -138,7 +138,7 @@ func (s *Session) call(what string, f func() error) error {
 			}
 			err = &GuestError{Entry: what, Code: ge.code, Msg: msg}
 		} else if !errors.Is(err, ErrBadTokens) && !errors.Is(err, ErrJob) {
-			err = classify(s.ctx, err, s, what)
+			err = classify(s.ctx, err, s.stderrTail(), what)
 		}
 		s.failed = err
 		return err
@@ -314,7 +314,7 @@ func (md *Model) instantiate(s *Session, o SessionOptions) (Guest, error) {
 		WithRandSource(rand.NewChaCha8(seed))
 	mod, err := md.wz.InstantiateModule(experimental.WithMemoryAllocator(s.ctx, md.rt.mem), md.compiled, cfg)
 	if err != nil {
-		return nil, classify(s.ctx, err, s, "instantiate")
+		return nil, classify(s.ctx, err, s.stderrTail(), "instantiate")
 	}
 	g := &wasmGuest{ctx: s.ctx, mod: mod, stack: make([]uint64, 4),
 		init: mod.ExportedFunction("dna_init"), alloc: mod.ExportedFunction("dna_alloc"),
@@ -481,25 +481,39 @@ func (g *wasmGuest) Forward(tokens []int32, pos int, logits hostfuncs.Handle) er
 
 func (g *wasmGuest) Close() error { return g.mod.Close(context.Background()) }
 
-// tailBuffer keeps the last max bytes written (the guest's stderr).
+// tailBuffer keeps the first and the last max bytes written (the guest's
+// stderr): a Go guest states why it crashed first ("fatal error: …",
+// "panic: …"), then prints pages of goroutine traces.
 type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
+	mu   sync.Mutex
+	max  int
+	head []byte
+	b    []byte
+	cut  bool
 }
 
 func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	n := len(p)
+	if room := t.max - len(t.head); room > 0 {
+		k := min(room, len(p))
+		t.head = append(t.head, p[:k]...)
+		p = p[k:]
+	}
 	t.b = append(t.b, p...)
 	if len(t.b) > t.max {
 		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+		t.cut = true
 	}
-	return len(p), nil
+	return n, nil
 }
 
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(t.b)
+	if t.cut {
+		return string(t.head) + "\n…\n" + string(t.b)
+	}
+	return string(t.head) + string(t.b)
 }

@@ -22,6 +22,7 @@ var commands = []command{
 	{"import", "llama2c MODEL.bin TOKENIZER.bin -o OUT.dna [--quant q8]", "make a bundle from a llama2.c checkpoint", cmdImport},
 	{"run", "B.dna -p PROMPT [-n N] [--temp T] [--topk K] [--seed S] [--json]", "run a bundle locally in the sandbox", cmdRun},
 	{"verify", "B.dna --claim CLAIM.json [--mode rastic|full] [--samples K] [--json]", "check a claimed completion without generating it again", cmdVerify},
+	{"consensus", "test RULE.wasm|PRESET --cases CASES.json | new DIR", "test a consensus rule, or scaffold a new one", cmdConsensus},
 	{"bundle", "inspect|verify|pack|unpack ...", "inspect, verify, pack or unpack bundles", cmdBundle},
 	{"synth", "llama2c -o MODEL.bin [--tokenizer TOK.bin] [--dim D --layers L --heads H ...]", "make a synthetic checkpoint with deterministic random weights", cmdSynth},
 	{"keygen", "-o FILE", "make a secp256k1 author key", cmdKeygen},

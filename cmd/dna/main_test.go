@@ -207,3 +207,48 @@ func TestCLIVerify(t *testing.T) {
 		t.Errorf("claim about another bundle: exit %d, %s", code, errOut)
 	}
 }
+
+func TestCLIConsensus(t *testing.T) {
+	dir := setup(t)
+	root := testmodels.RepoRoot(t)
+	cases := filepath.Join(root, "consensus", "testdata", "presets.json")
+	out := mustDNA(t, "consensus", "test", "majority", "--cases", cases)
+	if !strings.Contains(out, "0 failed") || !strings.Contains(out, "ok   majority: 2 of 3 agree") {
+		t.Fatalf("%s", out)
+	}
+	// A failing expectation is exit 1 and shows what was expected.
+	raw, _ := os.ReadFile(cases)
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(strings.Replace(string(raw), `"agree": [
+     "alice",
+     "bob"
+    ],`, `"agree": ["alice"],`, 1)), 0o644)
+	if code, out, _ := dna(t, "consensus", "test", "majority", "--cases", bad); code != 1 || !strings.Contains(out, "FAIL") {
+		t.Fatalf("a failing case: exit %d\n%s", code, out)
+	}
+	for _, args := range [][]string{{"consensus"}, {"consensus", "test", "plurality", "--cases", cases}, {"consensus", "test", "majority"}, {"consensus", "frob"}} {
+		if code, _, _ := dna(t, args...); code != 2 {
+			t.Errorf("dna %v: exit %d, want 2", args, code)
+		}
+	}
+	// Scaffold a rule project, build it, and run its cases.
+	proj := filepath.Join(dir, "myrule")
+	mustDNA(t, "consensus", "new", proj, "--sdk", filepath.Join(root, "guest-sdk"))
+	if code, _, _ := dna(t, "consensus", "new", proj); code != 2 {
+		t.Fatal("scaffolding over an existing directory")
+	}
+	wasm := testmodels.BuildGuest(t, proj)
+	os.WriteFile(filepath.Join(proj, "rule.wasm"), wasm, 0o644)
+	out = mustDNA(t, "consensus", "test", filepath.Join(proj, "rule.wasm"), "--cases", filepath.Join(proj, "cases.json"))
+	if !strings.Contains(out, "3 cases with wasm@1") || !strings.Contains(out, "0 failed") {
+		t.Fatalf("scaffolded rule:\n%s", out)
+	}
+	// An example rule with a parameter.
+	ms := testmodels.BuildGuest(t, filepath.Join(root, "examples", "rules", "minstake"))
+	os.WriteFile(filepath.Join(dir, "minstake.wasm"), ms, 0o644)
+	out = mustDNA(t, "consensus", "test", filepath.Join(dir, "minstake.wasm"), "--param", "min_stake=50",
+		"--cases", filepath.Join(root, "examples", "rules", "minstake", "cases.json"))
+	if !strings.Contains(out, "0 failed") {
+		t.Fatalf("minstake:\n%s", out)
+	}
+}

@@ -1,0 +1,3 @@
+module hostilerule
+
+go 1.26

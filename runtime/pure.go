@@ -1,0 +1,139 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/dnahost/dnahost/keys"
+)
+
+// PureLimits bound one call of a pure module. The zero value means the
+// defaults.
+type PureLimits struct {
+	MemoryPages uint32        // guest memory (default 1024 pages, 64 MiB)
+	Timeout     time.Duration // wall clock per call (default 2 s)
+	MaxOutput   int           // bytes a call may return (default 1 MiB)
+}
+
+func (l PureLimits) withDefaults() PureLimits {
+	if l.MemoryPages == 0 {
+		l.MemoryPages = 1024
+	}
+	if l.Timeout == 0 {
+		l.Timeout = 2 * time.Second
+	}
+	if l.MaxOutput == 0 {
+		l.MaxOutput = 1 << 20
+	}
+	return l
+}
+
+// ErrOutput reports a pure module whose result is out of bounds.
+var ErrOutput = errors.New("module returned an invalid result")
+
+// PureModule runs a WebAssembly module as a pure function from bytes to
+// bytes — a bundle's consensus rule. It imports nothing but the closed,
+// deterministic WASI of inference guests; every call gets a fresh instance,
+// so no state survives from one call to the next. It exports dna_alloc
+// (size) → ptr and entry points (ptr, len) → i64, where a non-negative
+// result is ptr<<32 | len of the output in its memory.
+type PureModule struct {
+	rt       *Runtime
+	wz       wazero.Runtime
+	compiled wazero.CompiledModule
+	lim      PureLimits
+}
+
+// LoadPure compiles a pure module.
+func (r *Runtime) LoadPure(ctx context.Context, code []byte, lim PureLimits, entries ...string) (*PureModule, error) {
+	lim = lim.withDefaults()
+	if lim.MemoryPages > r.cfg.MaxMemoryPages {
+		return nil, fmt.Errorf("%w: %d memory pages, node allows %d", ErrLimits, lim.MemoryPages, r.cfg.MaxMemoryPages)
+	}
+	p := &PureModule{rt: r, lim: lim, wz: wazero.NewRuntimeWithConfig(ctx, r.wazeroConfig(lim.MemoryPages))}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.wz); err != nil {
+		p.Close(ctx)
+		return nil, err
+	}
+	cm, err := p.wz.CompileModule(ctx, code)
+	if err != nil {
+		p.Close(ctx)
+		return nil, fmt.Errorf("%w: %v", ErrBadModule, err)
+	}
+	p.compiled = cm
+	for _, def := range cm.ImportedFunctions() {
+		if mod, name, _ := def.Import(); mod != wasi_snapshot_preview1.ModuleName {
+			p.Close(ctx)
+			return nil, fmt.Errorf("%w: imports %s.%s (a pure module may import only WASI)", ErrBadModule, mod, name)
+		}
+	}
+	exports := cm.ExportedFunctions()
+	if def, ok := exports["dna_alloc"]; !ok || len(def.ParamTypes()) != 1 || len(def.ResultTypes()) != 1 {
+		p.Close(ctx)
+		return nil, fmt.Errorf("%w: no dna_alloc(size) export", ErrBadModule)
+	}
+	for _, e := range entries {
+		def, ok := exports[e]
+		if !ok || len(def.ParamTypes()) != 2 || len(def.ResultTypes()) != 1 || def.ResultTypes()[0] != api.ValueTypeI64 {
+			p.Close(ctx)
+			return nil, fmt.Errorf("%w: no %s(ptr, len) → i64 export", ErrBadModule, e)
+		}
+	}
+	return p, nil
+}
+
+// Call runs entry on input in a fresh instance.
+func (p *PureModule) Call(ctx context.Context, entry string, input []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.lim.Timeout)
+	defer cancel()
+	stderr := &tailBuffer{max: 2048}
+	seed := keys.SHA256([]byte("dna-pure-random"), input)
+	clock := &fakeClock{}
+	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
+		WithStdout(io.Discard).WithStderr(stderr).
+		WithWalltime(clock.walltime, 1).WithNanotime(clock.nanotime, 1).WithNanosleep(clock.sleep).
+		WithOsyield(func() {}).WithRandSource(rand.NewChaCha8(seed))
+	mod, err := p.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, p.rt.mem), p.compiled, cfg)
+	if err != nil {
+		return nil, classify(ctx, err, stderr.String(), "instantiate")
+	}
+	defer mod.Close(context.Background())
+	fail := func(err error) ([]byte, error) { return nil, classify(ctx, err, stderr.String(), entry) }
+	res, err := mod.ExportedFunction("dna_alloc").Call(ctx, uint64(max(len(input), 1)))
+	if err != nil {
+		return fail(err)
+	}
+	ptr := uint32(res[0])
+	if ptr == 0 || !mod.Memory().Write(ptr, input) {
+		return nil, fmt.Errorf("%s: %w: dna_alloc gave no room for %d bytes", entry, ErrOutput, len(input))
+	}
+	res, err = mod.ExportedFunction(entry).Call(ctx, uint64(ptr), uint64(len(input)))
+	if err != nil {
+		return fail(err)
+	}
+	v := int64(res[0])
+	if v < 0 {
+		return nil, fmt.Errorf("%s: %w (code %d): %s", entry, ErrGuest, v, guestReport(stderr.String()))
+	}
+	optr, olen := uint32(uint64(v)>>32), uint32(v)
+	if int(olen) > p.lim.MaxOutput {
+		return nil, fmt.Errorf("%s: %w: %d bytes, limit %d", entry, ErrOutput, olen, p.lim.MaxOutput)
+	}
+	out, ok := mod.Memory().Read(optr, olen)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w: [%#x,+%d) outside memory", entry, ErrOutput, optr, olen)
+	}
+	return append([]byte(nil), out...), nil
+}
+
+// Close frees the compiled module.
+func (p *PureModule) Close(ctx context.Context) error { return p.wz.Close(ctx) }
