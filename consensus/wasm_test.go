@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dnahost/dnahost/bundle"
 	"github.com/dnahost/dnahost/consensus"
 	"github.com/dnahost/dnahost/internal/testmodels"
+	"github.com/dnahost/dnahost/kernels"
 	"github.com/dnahost/dnahost/runtime"
 )
 
@@ -138,5 +140,49 @@ func TestHostileRule(t *testing.T) {
 	good := loadRule(t, rt, filepath.Join(testmodels.RepoRoot(t), "examples", "rules", "presets"), map[string]string{"preset": "majority"}, runtime.PureLimits{})
 	if d := consensus.Evaluate(good, c.JobInfo(), c.Signed()); d.Status != consensus.Accepted {
 		t.Fatalf("after the attacks: %+v", d)
+	}
+}
+
+// A bundle's rule: its preset, or its own module.
+func TestForBundle(t *testing.T) {
+	rt := newRuntime(t)
+	ctx := context.Background()
+	base := testmodels.Synthetic(t, "tiny", testmodels.Tiny, kernels.F32)
+	r, err := consensus.ForBundle(ctx, rt, base, runtime.PureLimits{})
+	if err != nil || r.Ref().Name != consensus.PresetMajority {
+		t.Fatalf("an imported bundle's rule: %v %v", r, err)
+	}
+	m := *base.Manifest()
+	m.Files = nil
+	var files []bundle.Source
+	for _, f := range base.Manifest().Files {
+		data, _ := base.File(f.Name)
+		files = append(files, bundle.Source{Name: f.Name, Data: data})
+	}
+	files = append(files, bundle.Source{Name: "rule.wasm", Data: testmodels.BuildGuest(t, filepath.Join(testmodels.RepoRoot(t), "examples", "rules", "minstake"))})
+	m.Entry.Consensus = "rule.wasm"
+	m.Consensus = bundle.Consensus{Rule: "minstake", Params: map[string]string{"min_stake": "50"}}
+	withRule, err := bundle.Build(m, files, testmodels.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = consensus.ForBundle(ctx, rt, withRule, runtime.PureLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Ref().Name != "wasm" || r.Ref().Params["min_stake"] != "50" {
+		t.Fatalf("rule %s", r.Ref())
+	}
+	c := consensus.Case{Job: "j", Replication: 3, Commitments: []consensus.CaseCommitment{
+		{Node: "a", Result: "A", Stake: 100}, {Node: "b", Result: "A", Stake: 100}, {Node: "c", Result: "B", Stake: 1}}}
+	if d := consensus.Evaluate(r, c.JobInfo(), c.Signed()); d.Status != consensus.Accepted {
+		t.Fatalf("%+v", d)
+	}
+	m.Entry.Consensus = ""
+	m.Consensus = bundle.Consensus{Rule: "quorum", Params: map[string]string{"k": "2"}}
+	m.Files = nil
+	q, _ := bundle.Build(m, files, testmodels.Key())
+	if r, err := consensus.ForBundle(ctx, rt, q, runtime.PureLimits{}); err != nil || r.Ref().String() != "quorum@1(k=2)" {
+		t.Fatalf("%v %v", r, err)
 	}
 }
