@@ -209,8 +209,9 @@ func (b *Backend) MatMul(out, x, w kernels.Tensor) error {
 		return nil
 	}
 	if b.simd { // the same dots as below, several weight rows per call
-		b.pool.run(M, grainFor(n*K), func(lo, hi int) {
-			matmulSIMD(o.f, xt.f, wt.f, n, M, K, lo, hi)
+		g := matmulGroup()
+		b.pool.run((M+g-1)/g, grainFor(g*n*K), func(lo, hi int) {
+			matmulSIMD(o.f, xt.f, wt.f, n, M, K, lo*g, min(hi*g, M))
 		})
 		return nil
 	}
@@ -344,6 +345,10 @@ func (b *Backend) Attention(out, q, k, v kernels.Tensor, pos, nHeads, nKVHeads i
 	hs := qt.cols / nHeads
 	group := nHeads / nKVHeads
 	n := qt.rows
+	if b.simd {
+		b.attentionSIMD(o, qt, kt, vt, pos, nHeads, group, hs)
+		return nil
+	}
 	dot := b.dotFunc()
 	scale := sqrtf(float32(hs))
 	avgCtx := pos + (n+1)/2
@@ -365,6 +370,39 @@ func (b *Backend) Attention(out, q, k, v kernels.Tensor, pos, nHeads, nKVHeads i
 		}
 	})
 	return nil
+}
+
+// attnBlock is how many rows of q the SIMD attention scores at once.
+const attnBlock = 16
+
+// attentionSIMD computes what Attention's loop computes, each output by the
+// same operations: the scores of a block of rows of one head come from the
+// batched matmul kernel (the dots of q rows with k rows; keys past a row's
+// position are scored but never used), then each row's scale, softmax and
+// weighted sum of values run in the SIMD kernels.
+func (b *Backend) attentionSIMD(o, qt, kt, vt *Tensor, pos, nHeads, group, hs int) {
+	n := qt.rows
+	blocks := (n + attnBlock - 1) / attnBlock
+	rows := min(n, attnBlock)
+	scale := sqrtf(float32(hs))
+	b.pool.run(nHeads*blocks, grainFor(3*hs*(pos+(n+1)/2)*rows), func(lo, hi int) {
+		sc := getScratch(rows*(pos+n) + attendAccLen(hs))
+		defer putScratch(sc)
+		acc := (*sc)[rows*(pos+n):]
+		for item := lo; item < hi; item++ {
+			h, blk := item/blocks, item%blocks
+			r0, r1 := blk*attnBlock, min((blk+1)*attnBlock, n)
+			T := pos + r1 // keys of the block's last row
+			kvOff := (h / group) * hs
+			scores := (*sc)[:(r1-r0)*T]
+			scoresSIMD(scores, T, qt.f[r0*qt.cols+h*hs:], qt.cols, kt.f[kvOff:], kt.cols, r1-r0, hs, T)
+			for r := r0; r < r1; r++ {
+				a := scores[(r-r0)*T : (r-r0)*T+pos+r+1]
+				softmaxSIMD(a, scale)
+				attendSIMD(o.row(r)[h*hs:(h+1)*hs], a, vt, kvOff, acc)
+			}
+		}
+	})
 }
 
 // attendValues sets dst[i] = Σ_t a[t]·v[t][off+i] with the sum over t in
@@ -391,7 +429,11 @@ func attendValues(dst, a []float32, vt *Tensor, off int, acc []float32) {
 }
 
 // softmaxRow: m = max, e = exp(x − m), x = e / Σe (sum in the fixed order).
-func softmaxRow(x []float32, _ bool) {
+func softmaxRow(x []float32, simd bool) {
+	if simd {
+		softmaxSIMD(x, 1) // x/1 = x exactly
+		return
+	}
 	m := negInf
 	for _, v := range x {
 		if v > m {
@@ -426,10 +468,27 @@ func (b *Backend) Softmax(x kernels.Tensor) error {
 
 // SiLUMul: out = a · (1/(1 + exp(−a))) · b, llama2.c's order.
 func (b *Backend) SiLUMul(out, x, y kernels.Tensor) error {
-	return b.elementwise("silu_mul", out, x, y, func(a, c float32) float32 {
-		h := a * (1 / (1 + Expf(-a)))
-		return h * c
-	})
+	if b.simd {
+		ts, err := b.own(out, x, y)
+		if err != nil {
+			return err
+		}
+		if err := kernels.CheckElementwise("silu_mul", out, x, y); err != nil {
+			return err
+		}
+		o, xt, yt := ts[0], ts[1], ts[2]
+		b.pool.run(o.rows*o.cols, 1<<14, func(lo, hi int) {
+			siluMulSIMD(o.f[lo:hi], xt.f[lo:hi], yt.f[lo:hi])
+		})
+		return nil
+	}
+	return b.elementwise("silu_mul", out, x, y, siluMul)
+}
+
+// siluMul is one element of SiLUMul.
+func siluMul(a, c float32) float32 {
+	h := a * (1 / (1 + Expf(-a)))
+	return h * c
 }
 
 // Add: out = a + b.
@@ -481,6 +540,9 @@ func (b *Backend) Sample(logits kernels.Tensor, row int, p kernels.SampleParams)
 	if err := kernels.CheckSample(logits, row, p); err != nil {
 		return 0, err
 	}
+	if b.simd && p.Temperature <= 0 {
+		return greedySIMD(lt.row(row)), nil
+	}
 	return SampleRow(lt.row(row), p), nil
 }
 
@@ -514,12 +576,19 @@ func quantizeActs(x []float32, q []int8, d []float32) {
 
 func (b *Backend) matmulQ8(o, xt, wt *Tensor, n, M, K int) {
 	nb := (K + kernels.Q8BlockSize - 1) / kernels.Q8BlockSize
+	if b.simd && b.matmulQ8Batch(o, xt, wt, n, M, nb) {
+		return
+	}
 	qs := getScratch(n*nb*kernels.Q8BlockSize/4 + n*nb)
 	defer putScratch(qs)
 	xd := (*qs)[:n*nb]
 	xq := unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData((*qs)[n*nb:]))), n*nb*kernels.Q8BlockSize)
+	quantize := quantizeActs
+	if b.simd {
+		quantize = quantizeActsSIMD
+	}
 	for r := 0; r < n; r++ {
-		quantizeActs(xt.row(r), xq[r*nb*kernels.Q8BlockSize:(r+1)*nb*kernels.Q8BlockSize], xd[r*nb:(r+1)*nb])
+		quantize(xt.row(r), xq[r*nb*kernels.Q8BlockSize:(r+1)*nb*kernels.Q8BlockSize], xd[r*nb:(r+1)*nb])
 	}
 	rb := nb * kernels.Q8BlockBytes
 	dotq := dotQ8Generic

@@ -152,123 +152,6 @@ reduce:
 	VZEROUPPER
 	RET
 
-// DOT3LANES adds lane group i (byte offset off) of one block for three
-// weight rows: x at SI, rows at DI, DI+R9, DI+2·R9 (R10 = 2·R9).
-#define DOT3LANES(off, a0, a1, a2) \
-	VMOVUPS off(SI), Y12; \
-	VMULPS  off(DI), Y12, Y13; \
-	VMULPS  off(DI)(R9*1), Y12, Y14; \
-	VMULPS  off(DI)(R10*1), Y12, Y15; \
-	VADDPS  a0, Y13, a0; \
-	VADDPS  a1, Y14, a1; \
-	VADDPS  a2, Y15, a2
-
-// DOT3LOAD loads the 32 partials of a row from p(R12) into Y0..Y3.
-#define DOT3LOAD(p) \
-	VMOVUPS p+0(R12), Y0; \
-	VMOVUPS p+32(R12), Y1; \
-	VMOVUPS p+64(R12), Y2; \
-	VMOVUPS p+96(R12), Y3
-
-// func dot3AVX2(x, w *float32, ldw, n int, out *[3]float32)
-//
-// out[r] = dotAVX2(x, w+r·ldw, n) for r = 0, 1, 2: each load of x serves
-// three rows, and twelve accumulator chains run side by side.
-TEXT ·dot3AVX2(SB), NOSPLIT, $416-40
-	MOVQ   x+0(FP), SI
-	MOVQ   w+8(FP), DI
-	MOVQ   ldw+16(FP), R9
-	MOVQ   n+24(FP), CX
-	MOVQ   out+32(FP), R11
-	LEAQ   31(SP), R12     // 32-byte aligned room for the partials: a
-	ANDQ   $-32, R12       // YMM store split across pages is very slow
-	SHLQ   $2, R9
-	LEAQ   (R9)(R9*1), R10
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	MOVQ   CX, BX
-	SHRQ   $5, BX
-	JZ     d3spill
-
-	// Prefetch the rows of the group after next, at the same offset: the
-	// hardware prefetchers follow three short interleaved streams poorly.
-	// Prefetches never fault, even past the end of w.
-	IMUL3Q $6, R9, R13
-	LEAQ   (DI)(R13*1), AX
-
-d3loop:
-	PREFETCHT0 0(AX)
-	PREFETCHT0 64(AX)
-	PREFETCHT0 0(AX)(R9*1)
-	PREFETCHT0 64(AX)(R9*1)
-	PREFETCHT0 0(AX)(R10*1)
-	PREFETCHT0 64(AX)(R10*1)
-	ADDQ $128, AX
-	DOT3LANES(0, Y0, Y4, Y8)
-	DOT3LANES(32, Y1, Y5, Y9)
-	DOT3LANES(64, Y2, Y6, Y10)
-	DOT3LANES(96, Y3, Y7, Y11)
-	ADDQ $128, SI
-	ADDQ $128, DI
-	DECQ BX
-	JNZ  d3loop
-
-d3spill:
-	VMOVUPS Y0, 0(R12)
-	VMOVUPS Y1, 32(R12)
-	VMOVUPS Y2, 64(R12)
-	VMOVUPS Y3, 96(R12)
-	VMOVUPS Y4, 128(R12)
-	VMOVUPS Y5, 160(R12)
-	VMOVUPS Y6, 192(R12)
-	VMOVUPS Y7, 224(R12)
-	VMOVUPS Y8, 256(R12)
-	VMOVUPS Y9, 288(R12)
-	VMOVUPS Y10, 320(R12)
-	VMOVUPS Y11, 352(R12)
-	ANDQ    $31, CX
-	JNZ     d3tail
-	DOT3LOAD(0)
-	TREE
-	VMOVSS  X0, 0(R11)
-	DOT3LOAD(128)
-	TREE
-	VMOVSS  X0, 4(R11)
-	DOT3LOAD(256)
-	TREE
-	VMOVSS  X0, 8(R11)
-	VZEROUPPER
-	RET
-
-	// The tail of x (SI) against each row (DI), then the tree.
-d3tail:
-	DOT3LOAD(0)
-	DOTMASKED
-	TREE
-	VMOVSS  X0, 0(R11)
-	ADDQ    R9, DI
-	DOT3LOAD(128)
-	DOTMASKED
-	TREE
-	VMOVSS  X0, 4(R11)
-	ADDQ    R9, DI
-	DOT3LOAD(256)
-	DOTMASKED
-	TREE
-	VMOVSS  X0, 8(R11)
-	VZEROUPPER
-	RET
-
 // QBLOCK leaves in acc the 8 int32 partial sums of the products of the 32
 // int8 pairs of one Q8 block: x at xo(DI), weights at wo+2(SI). Sign
 // extension to int16 and VPMADDWD keep every sum exact for all int8 inputs.
@@ -293,8 +176,8 @@ TEXT ·dotQ8AVX2(SB), NOSPLIT, $160-36
 	MOVQ    xq+8(FP), DI
 	MOVQ    xd+16(FP), DX
 	MOVQ    nb+24(FP), CX
-	LEAQ    31(SP), R12   // aligned partials, as in dot3AVX2
-	ANDQ    $-32, R12
+	LEAQ    31(SP), R12   // 32-byte aligned partials: a YMM store split
+	ANDQ    $-32, R12     // across pages is very slow
 	VXORPS  Y0, Y0, Y0
 	VMOVUPS Y0, 0(R12)
 	VMOVUPS Y0, 32(R12)

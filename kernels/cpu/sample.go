@@ -67,6 +67,19 @@ func SampleRow(logits []float32, p kernels.SampleParams) int32 {
 	return int32(best)
 }
 
+// greedy is SampleRow for a temperature ≤ 0 (any top-k: the candidates
+// always include the first largest logit): the first index of the largest
+// logit, NaN counting as −∞.
+func greedy(logits []float32) int32 {
+	best, bestScore := 0, negInf
+	for i, l := range logits {
+		if l > bestScore { // false for NaN
+			best, bestScore = i, l
+		}
+	}
+	return int32(best)
+}
+
 // topK returns the indices of the k largest logits, ordered by index, where
 // larger logit wins and equal logits prefer the lower index (NaN is −∞).
 func topK(logits []float32, k int) []int32 {

@@ -153,34 +153,60 @@ func TestDotSIMDShortB(t *testing.T) {
 	dotSIMD(make([]float32, 40), make([]float32, 39))
 }
 
-// matmulSIMD groups weight rows by three from lo; every element must still
-// be DotRef's.
-func TestMatMulSIMD(t *testing.T) {
-	requireSIMD(t)
-	r := rand.New(rand.NewPCG(15, 16))
-	prs := profiles()
-	for _, K := range []int{1, 5, 31, 32, 33, 64, 95, 288, 300, 1057} {
-		for range 20 {
-			n, M := 1+r.IntN(3), 1+r.IntN(13)
-			lo := r.IntN(M)
-			hi := lo + r.IntN(M-lo+1)
-			pr := prs[r.IntN(len(prs))]
-			x, w := fill(r, pr, n*K, 0), fill(r, pr, M*K, 0)
-			out := make([]float32, n*M)
-			matmulSIMD(out, x, w, n, M, K, lo, hi)
-			for i, v := range out {
-				row, m := i/M, i%M
-				want := float32(0)
-				if m >= lo && m < hi {
-					want = DotRef(x[row*K:(row+1)*K], w[m*K:(m+1)*K])
-				}
-				if !sameBits(v, want) {
-					t.Fatalf("n=%d M=%d K=%d [%d,%d): out[%d][%d] = %v (%#08x), DotRef %v (%#08x)",
-						n, M, K, lo, hi, row, m, v, math.Float32bits(v), want, math.Float32bits(want))
-				}
-			}
+// forKernels runs f with each batched kernel this machine has: AVX-512
+// where present, and always AVX2.
+func forKernels(t *testing.T, f func(t *testing.T)) {
+	defer func(v bool) { useAVX512 = v }(useAVX512)
+	for _, v := range []bool{true, false} {
+		if v && !haveAVX512 {
+			continue
+		}
+		useAVX512 = v
+		t.Run(fmt.Sprintf("avx512=%v", v), f)
+	}
+}
+
+// checkMatMul compares matmulSIMD over [lo, hi) with DotRef, bit for bit.
+func checkMatMul(tb testing.TB, x, w []float32, n, M, K, lo, hi int) {
+	tb.Helper()
+	out := make([]float32, n*M)
+	matmulSIMD(out, x, w, n, M, K, lo, hi)
+	for i, v := range out {
+		row, m := i/M, i%M
+		want := float32(0)
+		if m >= lo && m < hi {
+			want = DotRef(x[row*K:(row+1)*K], w[m*K:(m+1)*K])
+		}
+		if !sameBits(v, want) {
+			tb.Fatalf("n=%d M=%d K=%d [%d,%d) avx512=%v: out[%d][%d] = %v (%#08x), DotRef %v (%#08x)",
+				n, M, K, lo, hi, useAVX512, row, m, v, math.Float32bits(v), want, math.Float32bits(want))
 		}
 	}
+}
+
+// matmulSIMD groups weight rows by three or four from lo and rows of x by
+// three; every element must still be DotRef's.
+func TestMatMulSIMD(t *testing.T) {
+	requireSIMD(t)
+	forKernels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(15, 16))
+		prs := profiles()
+		var Ks []int
+		for K := 1; K <= 130; K++ {
+			Ks = append(Ks, K)
+		}
+		Ks = append(Ks, 255, 256, 257, 288, 300, 768, 1057)
+		for _, K := range Ks {
+			for range 12 {
+				n, M := 1+r.IntN(8), 1+r.IntN(14)
+				lo := r.IntN(M)
+				hi := lo + r.IntN(M-lo+1)
+				pr := prs[r.IntN(len(prs))]
+				x, w := fill(r, pr, n*K, 0), fill(r, pr, M*K, 0)
+				checkMatMul(t, x, w, n, M, K, lo, hi)
+			}
+		}
+	})
 }
 
 // q8Case is one Q8_0 dot product's inputs.
@@ -410,12 +436,24 @@ func BenchmarkDotQ8(b *testing.B) {
 	}
 }
 
-// BenchmarkMatMul measures decode-step matmuls (n = 1) and one prefill
-// shape (n = 16) on one thread; bytes are the weights streamed.
+// BenchmarkMatMul measures decode-step matmuls (n = 1), one prefill shape
+// (n = 16) and the batched shapes of verification (n = 64, 259) on one
+// thread; bytes are the weights streamed. The generic reference and the
+// per-element SIMD path are skipped for the large batches.
 func BenchmarkMatMul(b *testing.B) {
 	requireSIMD(b)
 	r := rand.New(rand.NewPCG(13, 14))
-	for _, sh := range []struct{ n, M, K int }{{1, 768, 768}, {1, 32000, 288}, {1, 768, 288}, {16, 768, 768}} {
+	shapes := []struct{ n, M, K int }{{1, 768, 768}, {1, 32000, 288}, {1, 768, 288}, {16, 768, 768}}
+	for _, n := range []int{64, 259} {
+		for _, mk := range [][2]int{{288, 288}, {768, 288}, {288, 768}, {32000, 288}} {
+			shapes = append(shapes, struct{ n, M, K int }{n, mk[0], mk[1]})
+		}
+	}
+	for _, sh := range shapes {
+		macs := float64(sh.n) * float64(sh.M) * float64(sh.K)
+		gmacs := func(b *testing.B) {
+			b.ReportMetric(macs*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+		}
 		for _, dt := range []kernels.DType{kernels.F32, kernels.Q8_0} {
 			wf := fill(r, profiles()[0], sh.M*sh.K, 0)
 			for i := range wf {
@@ -436,7 +474,7 @@ func BenchmarkMatMul(b *testing.B) {
 			for i := range sh.n * sh.K {
 				binary.LittleEndian.PutUint32(xb[4*i:], math.Float32bits(float32(r.NormFloat64())))
 			}
-			if dt == kernels.F32 {
+			if dt == kernels.F32 && sh.n <= 16 {
 				// The SIMD path before matmulSIMD: one dotSIMD per element.
 				w, x := wf, make([]float32, sh.n*sh.K)
 				for i := range x {
@@ -452,12 +490,22 @@ func BenchmarkMatMul(b *testing.B) {
 							}
 						}
 					}
+					gmacs(b)
 				})
 			}
-			for _, generic := range []bool{true, false} {
-				name := fmt.Sprintf("%s/n=%d/M=%d/K=%d/generic=%v", dt, sh.n, sh.M, sh.K, generic)
+			paths := []string{"generic", "avx2"}
+			if haveAVX512 {
+				paths = append(paths, "avx512")
+			}
+			for _, path := range paths {
+				if path == "generic" && sh.n > 16 {
+					continue
+				}
+				name := fmt.Sprintf("%s/n=%d/M=%d/K=%d/%s", dt, sh.n, sh.M, sh.K, path)
 				b.Run(name, func(b *testing.B) {
-					be, err := New(Options{Threads: 1, Generic: generic})
+					defer func(v bool) { useAVX512 = v }(useAVX512)
+					useAVX512 = path == "avx512"
+					be, err := New(Options{Threads: 1, Generic: path == "generic"})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -474,6 +522,7 @@ func BenchmarkMatMul(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
+					gmacs(b)
 				})
 			}
 		}
