@@ -116,12 +116,19 @@ func TestHostileRule(t *testing.T) {
 	rt := newRuntime(t)
 	dir := filepath.Join(testmodels.RepoRoot(t), "consensus", "testdata", "hostilerule")
 	c := consensus.Case{Job: "j", Replication: 3, Commitments: []consensus.CaseCommitment{{Node: "a", Result: "A"}, {Node: "b", Result: "A"}}}
-	for attack, want := range map[string]string{
-		"spin": "wall-clock", "bomb": "out of memory", "garbage": "garbage", "trap": "trapped",
+	for name, want := range map[string]string{
+		"spin": "wall-clock", "spin-fuel": "fuel limit", "bomb": "out of memory", "garbage": "garbage", "trap": "trapped",
 		"huge": "invalid result", "outside": "outside memory", "negative": "code -7", "forged": "invalid decision",
 	} {
-		t.Run(attack, func(t *testing.T) {
-			r := loadRule(t, rt, dir, map[string]string{"attack": attack}, runtime.PureLimits{Timeout: 300 * time.Millisecond, MemoryPages: 512})
+		t.Run(name, func(t *testing.T) {
+			attack, lim := name, runtime.PureLimits{Timeout: 300 * time.Millisecond, MemoryPages: 512}
+			switch name {
+			case "spin": // fuel to spare: the clock stops it
+				lim.Fuel = 1 << 62
+			case "spin-fuel": // the fuel limit stops it, at the same point on every node
+				attack, lim.Timeout, lim.Fuel = "spin", time.Minute, 10_000_000
+			}
+			r := loadRule(t, rt, dir, map[string]string{"attack": attack}, lim)
 			start := time.Now()
 			d := consensus.Evaluate(r, c.JobInfo(), c.Signed())
 			if d.Status != consensus.Undecided || len(d.Agree) > 0 || len(d.Penalize) > 0 {

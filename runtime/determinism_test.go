@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -72,7 +73,7 @@ func runVariant(t *testing.T, b *bundle.Bundle, v variant, job runtime.Job) *run
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(again.Tokens, res.Tokens) || again.Digest != res.Digest || again.WorkUnits != res.WorkUnits {
+	if !slices.Equal(again.Tokens, res.Tokens) || again.Digest != res.Digest || again.WorkUnits != res.WorkUnits || again.Fuel != res.Fuel {
 		t.Fatalf("%s: a repeated run differs", v.name)
 	}
 	return res
@@ -123,6 +124,11 @@ func TestDeterminism(t *testing.T) {
 						// different number of calls.
 						if v.chunk == 0 && res.WorkUnits != ref.WorkUnits {
 							t.Fatalf("%s: %d work units, reference %d", v.name, res.WorkUnits, ref.WorkUnits)
+						}
+						// Guest fuel counts the guest's own code: the same on
+						// every engine and backend.
+						if v.chunk == 0 && res.Fuel != ref.Fuel {
+							t.Fatalf("%s: %d fuel, reference %d", v.name, res.Fuel, ref.Fuel)
 						}
 					}
 				})
@@ -186,4 +192,43 @@ func TestCompilationCache(t *testing.T) {
 	}
 	warm := load()
 	t.Logf("cold load %v, cached load %v", cold, warm)
+}
+
+// A fuel limit binds exactly: the fuel a job used is enough, one unit less
+// is ErrFuel, on both engines.
+func TestFuelLimitExact(t *testing.T) {
+	b := testmodels.Synthetic(t, "tiny", testmodels.Tiny, kernels.F32)
+	ctx := context.Background()
+	job := runtime.Job{Prompt: "Once upon a time", MaxTokens: 12}
+	var fuel uint64
+	for _, e := range []runtime.Engine{runtime.EngineCompiler, runtime.EngineInterpreter} {
+		rt := newRuntime(t, runtime.Config{Engine: e})
+		md, err := rt.Load(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer md.Close(ctx)
+		res, err := md.Generate(ctx, job, runtime.Callbacks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fuel == 0 {
+			fuel = res.Fuel
+		} else if res.Fuel != fuel {
+			t.Fatalf("%s: %d fuel, compiler %d", e, res.Fuel, fuel)
+		}
+		for _, limit := range []uint64{fuel, fuel + 1, fuel - 1, fuel / 2, 1} {
+			j := job
+			j.Fuel = limit
+			got, err := md.Generate(ctx, j, runtime.Callbacks{})
+			if limit >= fuel {
+				if err != nil || got.Fuel != fuel {
+					t.Fatalf("%s: limit %d of %d: %v", e, limit, fuel, err)
+				}
+			} else if !errors.Is(err, runtime.ErrFuel) {
+				t.Fatalf("%s: limit %d of %d: %v", e, limit, fuel, err)
+			}
+		}
+	}
+	t.Logf("a 12-token job on the tiny model: %d fuel on both engines", fuel)
 }

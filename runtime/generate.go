@@ -30,6 +30,9 @@ type Job struct {
 	Budget uint64
 	// Timeout bounds wall-clock time (0: none beyond ctx).
 	Timeout time.Duration
+	// Fuel bounds the guest's own computation (0: unlimited); see
+	// SessionOptions.Fuel.
+	Fuel uint64
 	// PrefillChunk bounds positions per forward call while reading the
 	// prompt (0: DefaultPrefillChunk; 1: token by token; never more than the
 	// bundle's batch). Results do not depend on it.
@@ -85,6 +88,7 @@ type Result struct {
 	Digest       keys.Hash // over the positions the generation computed
 	Positions    int       // positions computed: prompt + generated − 1
 	WorkUnits    uint64
+	Fuel         uint64        // guest fuel: function entries and loop iterations
 	Startup      time.Duration // instantiating the guest and its dna_init
 	Prefill      time.Duration // tokenizing and reading the prompt
 	Decode       time.Duration // sampling and forwarding the generated tokens
@@ -142,6 +146,7 @@ func (md *Model) GenerateWith(ctx context.Context, job Job, so SessionOptions, c
 	start := time.Now()
 	so.Sample = job.SampleParams()
 	so.Timeout = job.Timeout
+	so.Fuel = job.Fuel
 	so.Walltime = job.Walltime
 	ctxLen := md.m.Model.ContextLength
 	budget := job.Budget
@@ -249,6 +254,7 @@ func (md *Model) GenerateWith(ctx context.Context, job Job, so SessionOptions, c
 	res.Positions = len(prompt) + max(len(res.Tokens)-1, 0)
 	res.Digest = s.Digest(res.Positions)
 	res.WorkUnits = s.WorkUnits()
+	res.Fuel = s.Fuel()
 	res.Total = time.Since(start)
 	res.Decode = res.Total - res.Startup - res.Prefill
 	return res, nil

@@ -88,27 +88,33 @@ func TestHostileGuests(t *testing.T) {
 		budget uint64
 		limit  time.Duration // the job's wall-clock limit
 		check  func(t *testing.T, err error)
+		fuel   uint64
 	}{
-		{"spin", 0, 300 * time.Millisecond, is(runtime.ErrTimeout)},
-		{"membomb", 0, 20 * time.Second, is(runtime.ErrMemory)},
-		{"flood", 1_000_000, 20 * time.Second, is(runtime.ErrBudget)},
-		{"logflood", 1_000_000, 20 * time.Second, is(runtime.ErrBudget)},
-		{"badptr", 0, 0, guestCode(hostfuncs.CodePointer)},
-		{"hugelen", 0, 0, guestCode(hostfuncs.CodePointer)},
-		{"forged", 0, 0, guestCode(hostfuncs.CodeHandle)},
-		{"freed", 0, 0, guestCode(hostfuncs.CodeHandle)},
-		{"oversized", 0, 0, guestCode(hostfuncs.CodeQuota)},
-		{"handles", 0, 0, guestCode(hostfuncs.CodeQuota)},
-		{"readonly", 0, 0, guestCode(hostfuncs.CodeReadOnly)},
-		{"readonly-file", 0, 0, guestCode(hostfuncs.CodeReadOnly)},
-		{"trap", 0, 0, is(runtime.ErrTrap)},
-		{"fail", 0, 0, is(runtime.ErrGuest)},
-		{"badtokens", 0, 0, is(runtime.ErrBadTokens)},
-		{"badalloc", 0, 0, is(runtime.ErrBadTokens)},
-		{"init-panic", 0, 0, is(runtime.ErrTrap)},
+		{"spin", 0, 300 * time.Millisecond, is(runtime.ErrTimeout), 0},
+		{"spin", 0, 20 * time.Second, is(runtime.ErrFuel), 50_000_000},
+		{"membomb", 0, 20 * time.Second, is(runtime.ErrMemory), 0},
+		{"flood", 1_000_000, 20 * time.Second, is(runtime.ErrBudget), 0},
+		{"logflood", 1_000_000, 20 * time.Second, is(runtime.ErrBudget), 0},
+		{"badptr", 0, 0, guestCode(hostfuncs.CodePointer), 0},
+		{"hugelen", 0, 0, guestCode(hostfuncs.CodePointer), 0},
+		{"forged", 0, 0, guestCode(hostfuncs.CodeHandle), 0},
+		{"freed", 0, 0, guestCode(hostfuncs.CodeHandle), 0},
+		{"oversized", 0, 0, guestCode(hostfuncs.CodeQuota), 0},
+		{"handles", 0, 0, guestCode(hostfuncs.CodeQuota), 0},
+		{"readonly", 0, 0, guestCode(hostfuncs.CodeReadOnly), 0},
+		{"readonly-file", 0, 0, guestCode(hostfuncs.CodeReadOnly), 0},
+		{"trap", 0, 0, is(runtime.ErrTrap), 0},
+		{"fail", 0, 0, is(runtime.ErrGuest), 0},
+		{"badtokens", 0, 0, is(runtime.ErrBadTokens), 0},
+		{"badalloc", 0, 0, is(runtime.ErrBadTokens), 0},
+		{"init-panic", 0, 0, is(runtime.ErrTrap), 0},
 	}
 	for _, c := range cases {
-		t.Run(c.attack, func(t *testing.T) {
+		name := c.attack
+		if c.fuel > 0 {
+			name += "-fuel"
+		}
+		t.Run(name, func(t *testing.T) {
 			md, err := rt.Load(ctx, hostileBundle(t, code, c.attack))
 			if err != nil {
 				t.Fatal(err)
@@ -119,7 +125,7 @@ func TestHostileGuests(t *testing.T) {
 			if limit == 0 {
 				limit = 20 * time.Second
 			}
-			_, err = md.Generate(ctx, runtime.Job{Prompt: "ab", MaxTokens: 8, Budget: c.budget, Timeout: limit}, runtime.Callbacks{})
+			_, err = md.Generate(ctx, runtime.Job{Prompt: "ab", MaxTokens: 8, Budget: c.budget, Timeout: limit, Fuel: c.fuel}, runtime.Callbacks{})
 			if err == nil {
 				t.Fatal("the attack went unnoticed")
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/dnahost/dnahost/bundle"
 	"github.com/dnahost/dnahost/hostfuncs"
 	"github.com/dnahost/dnahost/kernels"
+	"github.com/dnahost/dnahost/runtime/internal/meter"
 )
 
 // Model is a loaded bundle: its inference module compiled once, its weights
@@ -80,6 +81,12 @@ func (r *Runtime) Load(ctx context.Context, b *bundle.Bundle) (*Model, error) {
 		return nil, err
 	}
 	if err := instantiateHost(ctx, md.wz); err != nil {
+		return nil, err
+	}
+	if err := instantiateMeter(ctx, md.wz); err != nil {
+		return nil, err
+	}
+	if code, err = r.instrument(code); err != nil {
 		return nil, err
 	}
 	md.compiled, err = md.wz.CompileModule(ctx, code)
@@ -153,6 +160,7 @@ func checkModule(cm wazero.CompiledModule) error {
 				return fmt.Errorf("%w: dna.%s imported with the wrong signature", ErrBadModule, name)
 			}
 		case wasi_snapshot_preview1.ModuleName:
+		case meter.ImportModule: // added by instrument; a guest's own import of it is refused there
 		default:
 			return fmt.Errorf("%w: imports %s.%s (only %q and %q are provided)", ErrBadModule, mod, name,
 				hostfuncs.ModuleName, wasi_snapshot_preview1.ModuleName)

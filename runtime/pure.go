@@ -14,6 +14,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/dnahost/dnahost/keys"
+	"github.com/dnahost/dnahost/runtime/internal/meter"
 )
 
 // PureLimits bound one call of a pure module. The zero value means the
@@ -21,12 +22,16 @@ import (
 type PureLimits struct {
 	MemoryPages uint32        // guest memory (default 1024 pages, 64 MiB)
 	Timeout     time.Duration // wall clock per call (default 2 s)
+	Fuel        uint64        // function entries and loop iterations per call (default 2^30)
 	MaxOutput   int           // bytes a call may return (default 1 MiB)
 }
 
 func (l PureLimits) withDefaults() PureLimits {
 	if l.MemoryPages == 0 {
 		l.MemoryPages = 1024
+	}
+	if l.Fuel == 0 {
+		l.Fuel = 1 << 30
 	}
 	if l.Timeout == 0 {
 		l.Timeout = 2 * time.Second
@@ -64,6 +69,15 @@ func (r *Runtime) LoadPure(ctx context.Context, code []byte, lim PureLimits, ent
 		p.Close(ctx)
 		return nil, err
 	}
+	if err := instantiateMeter(ctx, p.wz); err != nil {
+		p.Close(ctx)
+		return nil, err
+	}
+	code, err := r.instrument(code)
+	if err != nil {
+		p.Close(ctx)
+		return nil, err
+	}
 	cm, err := p.wz.CompileModule(ctx, code)
 	if err != nil {
 		p.Close(ctx)
@@ -71,7 +85,7 @@ func (r *Runtime) LoadPure(ctx context.Context, code []byte, lim PureLimits, ent
 	}
 	p.compiled = cm
 	for _, def := range cm.ImportedFunctions() {
-		if mod, name, _ := def.Import(); mod != wasi_snapshot_preview1.ModuleName {
+		if mod, name, _ := def.Import(); mod != wasi_snapshot_preview1.ModuleName && mod != meter.ImportModule {
 			p.Close(ctx)
 			return nil, fmt.Errorf("%w: imports %s.%s (a pure module may import only WASI)", ErrBadModule, mod, name)
 		}
@@ -95,6 +109,8 @@ func (r *Runtime) LoadPure(ctx context.Context, code []byte, lim PureLimits, ent
 func (p *PureModule) Call(ctx context.Context, entry string, input []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.lim.Timeout)
 	defer cancel()
+	fuel := newFuelMeter(p.lim.Fuel)
+	ctx = context.WithValue(ctx, fuelKey{}, fuel)
 	stderr := &tailBuffer{max: 2048}
 	seed := keys.SHA256([]byte("dna-pure-random"), input)
 	clock := &fakeClock{}
@@ -107,6 +123,9 @@ func (p *PureModule) Call(ctx context.Context, entry string, input []byte) ([]by
 		return nil, classify(ctx, err, stderr.String(), "instantiate")
 	}
 	defer mod.Close(context.Background())
+	if err := fuel.start(mod); err != nil {
+		return nil, fmt.Errorf("%s: %w", entry, err)
+	}
 	fail := func(err error) ([]byte, error) { return nil, classify(ctx, err, stderr.String(), entry) }
 	res, err := mod.ExportedFunction("dna_alloc").Call(ctx, uint64(max(len(input), 1)))
 	if err != nil {

@@ -40,6 +40,10 @@ type SessionOptions struct {
 	Budget uint64
 	// Timeout bounds the session's wall-clock time (0: none beyond ctx).
 	Timeout time.Duration
+	// Fuel bounds the guest's own computation, in function entries and
+	// loop iterations (0: unlimited). Unlike Timeout it binds at the same
+	// point on every node; running out is ErrFuel.
+	Fuel uint64
 	// Walltime is the fixed time the guest's clock reads (WASI).
 	Walltime time.Time
 	// NewGuest replaces the WebAssembly guest (native comparison runs).
@@ -57,6 +61,7 @@ type Session struct {
 	logits    hostfuncs.Handle
 	logitsCap int
 	stderr    *tailBuffer
+	fuel      *fuelMeter
 	failed    error
 	closed    bool
 }
@@ -85,7 +90,8 @@ func (md *Model) NewSession(ctx context.Context, o SessionOptions) (*Session, er
 	} else {
 		s.ctx, s.cancel = context.WithCancel(ctx)
 	}
-	s.ctx = context.WithValue(s.ctx, instanceKey{}, in)
+	s.fuel = newFuelMeter(o.Fuel)
+	s.ctx = context.WithValue(context.WithValue(s.ctx, instanceKey{}, in), fuelKey{}, s.fuel)
 	if o.NewGuest != nil {
 		s.g, err = o.NewGuest(in)
 	} else {
@@ -262,6 +268,9 @@ func (s *Session) Digest(upto int) keys.Hash { return s.in.Digest(upto) }
 // WorkUnits spent so far.
 func (s *Session) WorkUnits() uint64 { return s.in.Work() }
 
+// Fuel is the guest fuel spent so far (0 for a native guest).
+func (s *Session) Fuel() uint64 { return s.fuel.Used() }
+
 // Close ends the instance and frees its tensors.
 func (s *Session) Close() error {
 	if s.closed {
@@ -315,6 +324,10 @@ func (md *Model) instantiate(s *Session, o SessionOptions) (Guest, error) {
 	mod, err := md.wz.InstantiateModule(experimental.WithMemoryAllocator(s.ctx, md.rt.mem), md.compiled, cfg)
 	if err != nil {
 		return nil, classify(s.ctx, err, s.stderrTail(), "instantiate")
+	}
+	if err := s.fuel.start(mod); err != nil {
+		mod.Close(context.Background())
+		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	g := &wasmGuest{ctx: s.ctx, mod: mod, stack: make([]uint64, 4),
 		init: mod.ExportedFunction("dna_init"), alloc: mod.ExportedFunction("dna_alloc"),

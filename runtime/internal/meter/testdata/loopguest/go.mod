@@ -1,0 +1,3 @@
+module loopguest
+
+go 1.26
