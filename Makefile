@@ -34,6 +34,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'Generate' -benchtime 3x -timeout 60m ./runtime/ | tee $(BUILD)/bench-runtime.txt
 	$(GO) test -run '^$$' -bench 'SandboxOverhead' -benchtime 9x -timeout 60m ./runtime/ | tee -a $(BUILD)/bench-runtime.txt
 	$(GO) test -run '^$$' -bench 'HostCall' -benchtime 200x ./runtime/ | tee -a $(BUILD)/bench-runtime.txt
+	$(GO) test -run '^$$' -bench . ./runtime/internal/meter/ | tee $(BUILD)/bench-meter.txt
 	$(GO) test -run '^$$' -bench 'Verify' -benchtime 3x -timeout 60m ./consensus/verify/ | tee $(BUILD)/bench-verify.txt
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./netq/ | tee $(BUILD)/bench-netq.txt
 
