@@ -1,0 +1,5 @@
+//go:build !chaininvariants
+
+package chain
+
+const checkEveryBlock = false
