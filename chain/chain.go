@@ -643,7 +643,7 @@ func (c *Chain) processOrphans(hash keys.Hash) []TipEvent {
 // pebbleLogger sends pebble's logs to the chain's logger.
 type pebbleLogger struct{ l *slog.Logger }
 
-func (p pebbleLogger) Infof(format string, args ...any) { p.l.Debug(fmt.Sprintf(format, args...)) }
+func (p pebbleLogger) Infof(format string, args ...any)  { p.l.Debug(fmt.Sprintf(format, args...)) }
 func (p pebbleLogger) Errorf(format string, args ...any) { p.l.Error(fmt.Sprintf(format, args...)) }
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...))
