@@ -2,6 +2,7 @@ package chain
 
 import (
 	"encoding/binary"
+	"errors"
 	"sort"
 
 	"github.com/dnahost/dnahost/keys"
@@ -173,4 +174,40 @@ func (c *Chain) Orphans() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.orphans.Len()
+}
+
+// OpenJobs lists up to max jobs that are not closed: those taking stakes
+// or awaiting a result (soonest deadline first), then those in their
+// dispute window (soonest settlement first).
+func (c *Chain) OpenJobs(max int) []*Job {
+	kv := pebbleKV{r: c.db}
+	var out []*Job
+	for _, q := range []byte{prefixExpire, prefixSettle} {
+		kv.scan([]byte{q}, []byte{q + 1}, func(k, _ []byte) bool {
+			if len(out) >= max {
+				return false
+			}
+			if j, ok, err := readJob(kv, keys.Hash(k[9:])); err == nil && ok {
+				out = append(out, j)
+			}
+			return true
+		})
+	}
+	return out
+}
+
+// JobCounts counts every job on the best chain by state (it reads them all).
+func (c *Chain) JobCounts() (map[JobState]int, error) {
+	out := map[JobState]int{}
+	var err error
+	kv := pebbleKV{r: c.db}
+	serr := kv.scan([]byte{prefixJob}, []byte{prefixJob + 1}, func(_, v []byte) bool {
+		var j *Job
+		if j, err = decodeJob(v); err != nil {
+			return false
+		}
+		out[j.State]++
+		return true
+	})
+	return out, errors.Join(err, serr)
 }

@@ -45,6 +45,13 @@ func (c *Clock) Now() time.Time {
 	return c.t
 }
 
+// Set sets the clock.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
 // Advance moves the clock forward.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
@@ -117,6 +124,34 @@ func (e *Env) Block(miner keys.Address, txs ...*chain.Tx) *chain.Block {
 	}
 	Solve(e.TB, b)
 	return b
+}
+
+// Replay processes src's best-chain blocks at heights from..to (inclusive)
+// in order; each must join e's best chain.
+func (e *Env) Replay(src *chain.Chain, from, to uint64) {
+	e.TB.Helper()
+	for h := from; h <= to; h++ {
+		b, err := src.BlockByHeight(h)
+		if err != nil {
+			e.TB.Fatal(err)
+		}
+		if t := time.UnixMilli(b.Header.Timestamp); e.Clock.Now().Before(t) {
+			e.Clock.Set(t)
+		}
+		if _, err := e.Chain.ProcessBlock(b); err != nil {
+			e.TB.Fatalf("replaying block %d: %v", h, err)
+		}
+	}
+}
+
+// Digest is the chain's state digest (failing the test on error).
+func (e *Env) Digest() keys.Hash {
+	e.TB.Helper()
+	d, err := e.Chain.StateDigest()
+	if err != nil {
+		e.TB.Fatal(err)
+	}
+	return d
 }
 
 // RawBlock builds and solves a block on the tip holding txs without
