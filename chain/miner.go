@@ -197,3 +197,29 @@ func (m *Miner) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// CheckTx reports whether a transaction would apply on the tip now: its
+// sanity, then its contextual rules against the state (nothing is
+// written). Pending transactions of the same sender are not considered.
+func (c *Chain) CheckTx(tx *Tx) error {
+	if tx.Type == TxCoinbase {
+		return ruleErr(ErrMultipleCoinbase, "a coinbase outside a block")
+	}
+	if err := CheckTxSanity(tx, c.p, c.genesis); err != nil {
+		return err
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return ErrClosed
+	}
+	batch := c.db.NewIndexedBatch()
+	defer batch.Close()
+	kv := pebbleKV{r: batch, w: batch}
+	bc := blockContext{p: c.p, height: c.tip.height() + 1, time: c.tip.medianTimePast(c.p.MedianTimeBlocks), verifier: c.o.Verifier}
+	if err := settleDue(newStateWriter(kv), bc); err != nil {
+		return err
+	}
+	_, err := applyTx(newStateWriter(kv), tx, bc)
+	return err
+}

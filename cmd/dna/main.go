@@ -26,6 +26,8 @@ var commands = []command{
 	{"bundle", "inspect|verify|pack|unpack ...", "inspect, verify, pack or unpack bundles", cmdBundle},
 	{"synth", "llama2c -o MODEL.bin [--tokenizer TOK.bin] [--dim D --layers L --heads H ...]", "make a synthetic checkpoint with deterministic random weights", cmdSynth},
 	{"keygen", "-o FILE", "make a secp256k1 author key", cmdKeygen},
+	{"wallet", "new|address|balance|send [--net N] [--datadir D] ...", "keys and payments on the chain", cmdWallet},
+	{"chain", "tip|block|tx|job|jobs|mine [--net N] [--datadir D] ...", "read the local chain; mine devnet blocks", cmdChain},
 }
 
 func usage(w io.Writer) {
