@@ -525,4 +525,3 @@ func readTxFile(path string) (*chain.Tx, error) {
 	}
 	return tx, nil
 }
-
