@@ -1,7 +1,7 @@
 # dnahost — see README.md. Targets:
 #   make demo     build dna, import a model, run it in the sandbox
 #   make test     vet and test everything (what CI runs)
-#   make bench    benchmarks: kernels, tokens/s, host-call cost, sandbox overhead, verification
+#   make bench    benchmarks: kernels, tokens/s, host-call cost, sandbox overhead, verification, chain
 #   make fuzz     every fuzz target for FUZZTIME each
 #   make guest    rebuild the committed guest module guests/llama.wasm
 #   make example  build, train, pack and run the bigram example bundle
@@ -37,6 +37,9 @@ bench:
 	$(GO) test -run '^$$' -bench . ./runtime/internal/meter/ | tee $(BUILD)/bench-meter.txt
 	$(GO) test -run '^$$' -bench 'Verify' -benchtime 3x -timeout 60m ./consensus/verify/ | tee $(BUILD)/bench-verify.txt
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./netq/ | tee $(BUILD)/bench-netq.txt
+	$(GO) test -run '^$$' -bench 'ProcessHeaders|CheckHeader' ./chain/ | tee $(BUILD)/bench-chain.txt
+	$(GO) test -run '^$$' -bench 'Block5000Tx|Reorg100' -benchtime 5x -timeout 60m ./chain/ | tee -a $(BUILD)/bench-chain.txt
+	$(GO) test -run '^$$' -bench 'WriteAmp10000' -benchtime 1x -timeout 60m ./chain/ | tee -a $(BUILD)/bench-chain.txt
 
 demo: build
 	bash scripts/demo.sh

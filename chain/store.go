@@ -66,3 +66,15 @@ func (p pebbleKV) del(key []byte) error      { return p.w.Delete(key, nil) }
 func readValue(r pebble.Reader, key []byte) ([]byte, bool, error) {
 	return pebbleKV{r: r}.get(key)
 }
+
+// StoreMetrics is a snapshot of the pebble store's metrics (write
+// amplification, flushes and compactions, on-disk size), for benchmarks and
+// operators; nil once the chain is closed.
+func (c *Chain) StoreMetrics() *pebble.Metrics {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return nil
+	}
+	return c.db.Metrics()
+}
