@@ -205,6 +205,8 @@ func applyStake(s *stateWriter, tx *Tx, b *Stake, bc blockContext) error {
 	switch {
 	case j.State == JobAccepted:
 		return ruleErr(ErrJobFull, "job has its %d stakes", j.Replication)
+	case j.State == JobExpired: // settleDue expires a job at its deadline, before any transaction
+		return ruleErr(ErrJobExpired, "job's deadline passed")
 	case j.State != JobCreated:
 		return ruleErr(ErrJobState, "job is %s", j.State)
 	case bc.time >= j.Deadline:
@@ -229,6 +231,8 @@ func applyResult(s *stateWriter, tx *Tx, b *Result, bc blockContext) error {
 		return err
 	}
 	switch {
+	case j.State == JobExpired:
+		return ruleErr(ErrJobExpired, "job's deadline passed")
 	case j.State != JobAccepted:
 		return ruleErr(ErrJobState, "job is %s, a result needs it accepted", j.State)
 	case bc.time < j.CreatedAt+bc.p.MinJobAge.Milliseconds():
@@ -268,6 +272,8 @@ func applyDispute(s *stateWriter, tx *Tx, b *Dispute, bc blockContext) error {
 		return err
 	}
 	switch {
+	case j.State == JobSettled: // settleDue settles a job when its window closes, before any transaction
+		return ruleErr(ErrDisputeWindow, "dispute window closed")
 	case j.State != JobCompleted:
 		return ruleErr(ErrJobState, "job is %s, a dispute needs a recorded result", j.State)
 	case bc.time >= j.SettleAt:

@@ -216,6 +216,13 @@ func (m *Mempool) Len() int {
 	return len(m.byID)
 }
 
+// HasFrom reports whether a sender has pooled transactions.
+func (m *Mempool) HasFrom(a keys.Address) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.bySender[a]) > 0
+}
+
 // Has reports whether a transaction is pooled.
 func (m *Mempool) Has(id keys.Hash) bool {
 	m.mu.Lock()

@@ -1,0 +1,231 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/dnahost/dnahost/chain"
+	"github.com/dnahost/dnahost/keys"
+	"github.com/dnahost/dnahost/netq"
+)
+
+// Message kinds inside the commitments and results topics (the first
+// byte of each gossip payload).
+const (
+	kindCommit   byte = 1
+	kindCertSig  byte = 2
+	kindReveal   byte = 3
+	kindDecision byte = 4
+)
+
+func tagged(kind byte, b []byte) []byte { return append([]byte{kind}, b...) }
+
+// registerNet subscribes the gossip topics and serves requests.
+func (n *Node) registerNet() {
+	n.net.Subscribe(netq.TopicTransactions, n.validateTx, n.deliverTx)
+	n.net.Subscribe(netq.TopicBlocks, n.validateBlock, func(from netq.PeerID, b []byte) {})
+	n.net.Subscribe(netq.TopicJobs, n.validateAnnounce, func(_ netq.PeerID, b []byte) { n.onAnnounce(b) })
+	n.net.Subscribe(netq.TopicCommitments, nil, func(_ netq.PeerID, b []byte) { n.onJobMessage(b) })
+	n.net.Subscribe(netq.TopicResults, nil, func(_ netq.PeerID, b []byte) { n.onJobMessage(b) })
+	n.net.Subscribe(netq.TopicBundles, nil, func(from netq.PeerID, b []byte) { n.onBundleAnnounce(from, b) })
+	n.net.ServeObjects(objectsOf(n))
+	n.net.Handle(netq.KindGetHeaders, func(_ context.Context, _ netq.PeerID, p []byte) (netq.Status, []byte) {
+		m, err := chain.DecodeGetHeaders(p)
+		if err != nil {
+			return netq.StatusBadInput, []byte(err.Error())
+		}
+		return netq.StatusOK, n.chain.ServeGetHeaders(m).Encode()
+	})
+	n.net.Handle(netq.KindGetBlocks, func(_ context.Context, _ netq.PeerID, p []byte) (netq.Status, []byte) {
+		m, err := chain.DecodeGetBlocks(p)
+		if err != nil {
+			return netq.StatusBadInput, []byte(err.Error())
+		}
+		return netq.StatusOK, n.chain.ServeGetBlocks(m).Encode()
+	})
+	n.net.Handle(netq.KindVerify, n.serveVerify)
+}
+
+func (n *Node) validateTx(_ netq.PeerID, b []byte) error {
+	tx, err := chain.DecodeTx(b)
+	if err != nil {
+		return err
+	}
+	if n.pool.Has(tx.ID()) {
+		return nil
+	}
+	err = n.pool.Add(tx)
+	// A transaction that does not apply here yet (its job's escrow not in a
+	// block, a nonce gap) is not the relayer's fault; only malformed ones
+	// are.
+	if chain.CodeOf(err) == chain.ErrBadSignature || chain.CodeOf(err) == chain.ErrEncoding {
+		return err
+	}
+	return nil
+}
+
+func (n *Node) deliverTx(netq.PeerID, []byte) {}
+
+func (n *Node) validateBlock(from netq.PeerID, b []byte) error {
+	blk, err := chain.DecodeBlock(b, n.p.MaxBlockBytes)
+	if err != nil {
+		return err
+	}
+	res, err := n.chain.ProcessBlock(blk)
+	if chain.CodeOf(err) == chain.ErrDuplicateBlock {
+		return nil
+	}
+	if err != nil {
+		if chain.CodeOf(err) != 0 {
+			return err
+		}
+		n.log.Warn("block not processed", "err", err)
+		return nil
+	}
+	if res.Orphan {
+		n.requestSync(from)
+	}
+	return nil
+}
+
+// onTip records reorgs for the metrics and nudges the job reconciler.
+func (n *Node) onTip(ev chain.TipEvent) {
+	if len(ev.Detached) > 0 {
+		n.metrics.Reorgs.Add(1)
+		n.log.Info("reorganised", "detached", len(ev.Detached), "attached", len(ev.Attached), "height", ev.Tip.Height)
+	}
+}
+
+// syncPeer adapts a netq peer to chain.SyncPeer.
+type syncPeer struct {
+	n  *netq.Node
+	id netq.PeerID
+}
+
+func (s syncPeer) GetHeaders(ctx context.Context, m *chain.GetHeaders) (*chain.Headers, error) {
+	b, err := s.n.Request(ctx, s.id, netq.KindGetHeaders, m.Encode())
+	if err != nil {
+		return nil, err
+	}
+	return chain.DecodeHeaders(b)
+}
+
+func (s syncPeer) GetBlocks(ctx context.Context, m *chain.GetBlocks) (*chain.Blocks, error) {
+	b, err := s.n.Request(ctx, s.id, netq.KindGetBlocks, m.Encode())
+	if err != nil {
+		return nil, err
+	}
+	return chain.DecodeBlocks(b, chain.MainNet.MaxBlockBytes)
+}
+
+func (n *Node) requestSync(from netq.PeerID) {
+	go func() {
+		ctx, cancel := context.WithTimeout(n.ctx, time.Minute)
+		defer cancel()
+		if _, err := n.chain.Sync(ctx, syncPeer{n.net, from}); err != nil {
+			if errors.Is(err, chain.ErrSyncPeer) {
+				n.net.Penalize(from, -20, "bad chain data")
+			}
+			n.log.Debug("sync", "peer", from.String()[:12], "err", err)
+		}
+	}()
+}
+
+// syncLoop catches up with any peer that reports a higher chain.
+func (n *Node) syncLoop() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+		h := n.chain.Tip().Height
+		for _, p := range n.net.Peers() {
+			if p.Height > h {
+				ctx, cancel := context.WithTimeout(n.ctx, time.Minute)
+				_, err := n.chain.Sync(ctx, syncPeer{n.net, p.ID})
+				cancel()
+				if errors.Is(err, chain.ErrSyncPeer) {
+					n.net.Penalize(p.ID, -20, "bad chain data")
+				}
+				break
+			}
+		}
+	}
+}
+
+// mineLoop mines blocks. On devnet, where a block costs no work, it waits
+// an exponentially distributed time (mean MineInterval) between blocks so
+// that several miners make a chain rather than a storm of forks.
+func (n *Node) mineLoop() {
+	m := &chain.Miner{Chain: n.chain, Pool: n.pool, To: n.Account(), Threads: n.cfg.MinerThreads,
+		Extra: []byte("dnahost"), Refresh: 2 * time.Second}
+	dev := n.p.RetargetInterval == 0
+	for {
+		if dev {
+			wait := time.Duration(rand.ExpFloat64() * float64(n.cfg.MineInterval))
+			select {
+			case <-n.ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		b, err := m.MineBlock(n.ctx)
+		if n.ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			if !errors.Is(err, chain.ErrStale) {
+				n.log.Warn("mining", "err", err)
+				time.Sleep(time.Second)
+			}
+			continue
+		}
+		n.metrics.BlocksMined.Add(1)
+		if err := n.net.Publish(netq.TopicBlocks, b.Encode()); err != nil {
+			n.log.Warn("publish block", "err", err)
+		}
+		n.log.Debug("mined", "height", b.Header.Height, "txs", len(b.Txs))
+	}
+}
+
+// sendTx signs a transaction of the node's account with the next nonce,
+// pools and gossips it.
+func (n *Node) sendTx(t chain.TxType, job keys.Hash, body chain.TxBody) (*chain.Tx, error) {
+	n.txMu.Lock()
+	defer n.txMu.Unlock()
+	acct, err := n.chain.Account(n.Account())
+	if err != nil {
+		return nil, err
+	}
+	nonce := max(acct.Nonce, n.nextNonce)
+	if n.nextNonce > acct.Nonce && !n.pool.HasFrom(n.Account()) {
+		nonce = acct.Nonce // what we had pending was mined or dropped
+	}
+	tx := &chain.Tx{Version: chain.TxVersion, Type: t, Nonce: nonce, Fee: n.cfg.Fee, JobID: job, Payload: body.Encode()}
+	tx.Sign(n.key, n.chain.GenesisHash())
+	if err := n.pool.Add(tx); err != nil {
+		return nil, err
+	}
+	n.nextNonce = nonce + 1
+	n.metrics.TxSent.Add(1)
+	if err := n.net.Publish(netq.TopicTransactions, tx.Encode()); err != nil {
+		return nil, fmt.Errorf("node: gossip tx: %w", err)
+	}
+	return tx, nil
+}
+
+// submitTx pools and gossips someone else's signed transaction.
+func (n *Node) submitTx(tx *chain.Tx) error {
+	if !n.pool.Has(tx.ID()) {
+		if err := n.pool.Add(tx); err != nil {
+			return err
+		}
+	}
+	return n.net.Publish(netq.TopicTransactions, tx.Encode())
+}
