@@ -128,7 +128,11 @@ func decodeUndo(b []byte) ([]undoEntry, error) {
 	}
 	var out []undoEntry
 	for i := uint32(0); i < n && r.err == nil; i++ {
-		e := undoEntry{present: r.u8() == 1, key: r.bytes(1 << 10), val: r.bytes(1 << 20)}
+		present := r.u8()
+		if present > 1 {
+			r.fail("present flag %d", present)
+		}
+		e := undoEntry{present: present == 1, key: r.bytes(1 << 10), val: r.bytes(1 << 20)}
 		out = append(out, e)
 	}
 	if err := r.done(); err != nil {

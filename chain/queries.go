@@ -54,6 +54,9 @@ func (c *Chain) HashAtHeight(height uint64) (keys.Hash, error) {
 	if !ok {
 		return keys.Hash{}, ErrNotFound
 	}
+	if len(v) != keys.HashSize {
+		return keys.Hash{}, errCorrupt
+	}
 	return keys.Hash(v), nil
 }
 
