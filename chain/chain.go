@@ -211,6 +211,18 @@ func (c *Chain) load(g *Block) error {
 	if c.tip == nil {
 		return fmt.Errorf("%w: tip %s not in the index", errCorrupt, th)
 	}
+	// A block that makes another branch heavier is stored, then the switch
+	// to it committed: a crash between the two leaves the tip short of the
+	// best branch the store has. Finish the switch.
+	if best := c.bestCandidate(); best != nil && best.work.Cmp(c.tip.work) > 0 {
+		if _, err := c.reorganize(best); err != nil {
+			var re *RuleError
+			if !errors.As(err, &re) {
+				return err
+			}
+			c.o.Logger.Info("stored branch rejected on opening", "err", err)
+		}
+	}
 	return nil
 }
 

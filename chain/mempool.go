@@ -216,6 +216,21 @@ func (m *Mempool) Len() int {
 	return len(m.byID)
 }
 
+// NextNonce is the nonce a sender's next transaction should carry: after
+// the chain's next nonce, every pooled transaction that follows it without
+// a gap.
+func (m *Mempool) NextNonce(a keys.Address, chainNonce uint64) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := chainNonce
+	for {
+		if _, ok := m.bySender[a][n]; !ok {
+			return n
+		}
+		n++
+	}
+}
+
 // HasFrom reports whether a sender has pooled transactions.
 func (m *Mempool) HasFrom(a keys.Address) bool {
 	m.mu.Lock()

@@ -203,16 +203,12 @@ func (n *Node) sendTx(t chain.TxType, job keys.Hash, body chain.TxBody) (*chain.
 	if err != nil {
 		return nil, err
 	}
-	nonce := max(acct.Nonce, n.nextNonce)
-	if n.nextNonce > acct.Nonce && !n.pool.HasFrom(n.Account()) {
-		nonce = acct.Nonce // what we had pending was mined or dropped
-	}
+	nonce := n.pool.NextNonce(n.Account(), acct.Nonce)
 	tx := &chain.Tx{Version: chain.TxVersion, Type: t, Nonce: nonce, Fee: n.cfg.Fee, JobID: job, Payload: body.Encode()}
 	tx.Sign(n.key, n.chain.GenesisHash())
 	if err := n.pool.Add(tx); err != nil {
 		return nil, err
 	}
-	n.nextNonce = nonce + 1
 	n.metrics.TxSent.Add(1)
 	if err := n.net.Publish(netq.TopicTransactions, tx.Encode()); err != nil {
 		return nil, fmt.Errorf("node: gossip tx: %w", err)

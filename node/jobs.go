@@ -1,7 +1,9 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -202,8 +204,12 @@ func (n *Node) update(id keys.Hash, f func(r *JobRecord) error) error {
 		return errNoJob
 	}
 	before := len(r.History)
+	old, _ := json.Marshal(r)
 	if err := f(r); err != nil {
 		return err
+	}
+	if now, _ := json.Marshal(r); bytes.Equal(old, now) {
+		return nil // nothing changed: no write
 	}
 	if err := n.jobdb.put(r); err != nil {
 		n.log.Error("persist job", "job", id.String()[:12], "err", err)
