@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"math/big"
@@ -514,4 +515,22 @@ func FuzzVerify(f *testing.F) {
 		}
 		t.Fatalf("signature %x verified under an unknown key %x", sig, pubBytes)
 	})
+}
+
+func TestHashJSON(t *testing.T) {
+	h := keys.SHA256([]byte("x"))
+	b, err := json.Marshal(struct{ H keys.Hash }{h})
+	if err != nil || string(b) != `{"H":"`+h.String()+`"}` {
+		t.Fatalf("marshal = %s, %v", b, err)
+	}
+	var v struct{ H keys.Hash }
+	if err := json.Unmarshal(b, &v); err != nil || v.H != h {
+		t.Fatalf("unmarshal = %v, %v", v.H, err)
+	}
+	if err := json.Unmarshal([]byte(`{"H":""}`), &v); err != nil || !v.H.IsZero() {
+		t.Fatalf("empty = %v, %v", v.H, err)
+	}
+	if err := json.Unmarshal([]byte(`{"H":"abc"}`), &v); err == nil {
+		t.Fatal("short hex accepted")
+	}
 }

@@ -108,6 +108,9 @@ func (n *Node) decide(r *JobRecord, j *proto.Job, cj *chain.Job) error {
 			}
 		}
 		chk.Verification = cm.Verification
+		if len(chk.Failed) > proto.MaxFailedLen {
+			chk.Failed = chk.Failed[:proto.MaxFailedLen]
+		}
 		checks = append(checks, chk)
 		commitments = append(commitments, cm)
 	}
@@ -115,8 +118,8 @@ func (n *Node) decide(r *JobRecord, j *proto.Job, cj *chain.Job) error {
 	dec := consensus.Evaluate(l.rule, consensus.Job{ID: r.ID, Replication: int(j.Replication)}, commitments)
 	d := &proto.Decision{JobID: r.ID, Rule: dec.Rule.String(), RuleID: dec.Rule.ID(),
 		Accepted: dec.Status == consensus.Accepted, Result: dec.Result, Reason: dec.Reason, Checks: checks}
-	if len(d.Reason) > 1024 {
-		d.Reason = d.Reason[:1024]
+	if len(d.Reason) > proto.MaxReasonLen {
+		d.Reason = d.Reason[:proto.MaxReasonLen]
 	}
 	agree := map[consensus.NodeID]bool{}
 	for _, a := range dec.Agree {

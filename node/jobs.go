@@ -137,8 +137,21 @@ func (n *Node) validateAnnounce(_ netq.PeerID, b []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = a.Check()
+	_, err = n.checkAnnounce(a)
 	return err
+}
+
+// checkAnnounce verifies an announcement and that its escrow is a valid,
+// signed transaction of this network (or the job could never be paid).
+func (n *Node) checkAnnounce(a *proto.Announce) (*chain.Tx, error) {
+	escrow, err := a.Check()
+	if err != nil {
+		return nil, err
+	}
+	if err := chain.CheckTxSanity(escrow, n.p, n.chain.GenesisHash()); err != nil {
+		return nil, fmt.Errorf("%w: escrow: %v", proto.ErrEscrow, err)
+	}
+	return escrow, nil
 }
 
 func (n *Node) onAnnounce(b []byte) {
@@ -153,7 +166,7 @@ func (n *Node) onAnnounce(b []byte) {
 
 // accept records a newly announced job.
 func (n *Node) accept(a *proto.Announce) (*JobRecord, error) {
-	escrow, err := a.Check()
+	escrow, err := n.checkAnnounce(a)
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,12 @@ import (
 	"github.com/dnahost/dnahost/keys"
 )
 
-// MaxDecisionNodes bounds the nodes a decision names.
-const MaxDecisionNodes = 255
+// Caps on a decision.
+const (
+	MaxDecisionNodes = 255  // agreeing nodes and checks
+	MaxReasonLen     = 1024 // the rule's reason
+	MaxFailedLen     = 64   // a check's failure
+)
 
 // NodeCheck is what the coordinator found about one node's reveal.
 type NodeCheck struct {
@@ -113,7 +117,7 @@ func DecodeDecision(b []byte) (*Decision, error) {
 	for i := 0; i < n && r.err == nil; i++ {
 		d.Agree = append(d.Agree, r.pubKey())
 	}
-	d.Reason = r.str(1024)
+	d.Reason = r.str(MaxReasonLen)
 	n = int(r.u8())
 	if r.err == nil && n*(33+2+4+4) > len(r.b) {
 		r.fail("%d checks in %d bytes", n, len(r.b))
@@ -128,7 +132,7 @@ func DecodeDecision(b []byte) (*Decision, error) {
 			c.Revealed = v == 1
 		}
 		c.Verification = consensus.Verification(r.u8())
-		c.Failed = r.str(64)
+		c.Failed = r.str(MaxFailedLen)
 		c.Position = int32(r.u32())
 		d.Checks = append(d.Checks, c)
 	}
