@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dnahost/dnahost/chain"
+	"github.com/dnahost/dnahost/node/bundlestore"
 )
 
 // Config configures a Node. The zero value of every field but DataDir
@@ -61,6 +62,10 @@ type Config struct {
 	// computing), "copy" (commits a copy of another node's commitment),
 	// "silent" (never reveals), "truncate" (cuts its output short).
 	Behavior string
+
+	// Bundles is the bundle store (nil: a directory store in
+	// DataDir/bundles). Any bundlestore.Store plugs in here.
+	Bundles bundlestore.Store
 
 	// Logger receives structured logs (nil: discard).
 	Logger *slog.Logger

@@ -143,8 +143,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: job store: %w", err)
 	}
 	n.jobdb = jobDB{db}
-	if n.bundles, err = bundlestore.OpenDir(filepath.Join(cfg.DataDir, "bundles")); err != nil {
-		return nil, err
+	n.bundles = cfg.Bundles
+	if n.bundles == nil {
+		if n.bundles, err = bundlestore.OpenDir(filepath.Join(cfg.DataDir, "bundles")); err != nil {
+			return nil, err
+		}
 	}
 	eng, err := runtime.ParseEngine(cfg.Engine)
 	if cfg.Engine == "" {
