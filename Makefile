@@ -1,21 +1,27 @@
 # dnahost — see README.md. Targets:
-#   make demo     build dna, import a model, run it in the sandbox
+#   make demo     build, import a model, run it in the sandbox, then a 4-node devnet job end to end
+#   make devnet   a 4-node devnet on 127.0.0.1 that stays up (dashboard on node 0)
 #   make test     vet and test everything (what CI runs)
 #   make bench    benchmarks: kernels, tokens/s, host-call cost, sandbox overhead, verification, chain
 #   make fuzz     every fuzz target for FUZZTIME each
+#   make crashtest  100 SIGKILL and 100 power-cut trials of the chain store
 #   make guest    rebuild the committed guest module guests/llama.wasm
 #   make example  build, train, pack and run the bigram example bundle
+#   make openai-test  check the OpenAI-compatible API with the official openai npm client (needs Node.js)
 
 GO       ?= go
 FUZZTIME ?= 30s
 BUILD    := build
 
-.PHONY: all build guest test bench demo fuzz example clean
+
+.PHONY: devnet openai-test
+.PHONY: all build guest test bench demo fuzz crashtest example clean
 
 all: build
 
 build:
 	$(GO) build -o bin/dna ./cmd/dna
+	$(GO) build -o bin/dnahost ./cmd/dnahost
 
 guest:
 	cd guest-sdk && GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -buildmode=c-shared -o ../guests/llama.wasm ./cmd/llama
@@ -44,11 +50,21 @@ bench:
 demo: build
 	bash scripts/demo.sh
 
+devnet: build
+	DEVNET_ONLY=1 bash scripts/demo.sh
+
 fuzz:
 	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
+crashtest:
+	DNA_CRASH_TRIALS=100 $(GO) test ./chain/ -run 'Crash' -count=1 -timeout 60m -v
+
 example: build
 	bash scripts/example.sh
+
+openai-test:
+	npm ci --prefix scripts/openai-client --no-audit --no-fund
+	DNA_OPENAI_CLIENT=1 $(GO) test ./node/api/ -run '^TestOpenAIClient$$' -count=1 -v
 
 clean:
 	rm -rf bin $(BUILD)

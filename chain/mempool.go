@@ -358,6 +358,28 @@ func (m *Mempool) onTip(ev TipEvent) {
 			next++
 		}
 	}
+	m.dropDeadHeads()
+}
+
+// dropDeadHeads drops each sender's next transaction if the new state has
+// made it invalid (a stake on a job that filled, a result that lost the
+// race): left in the pool it would block every later transaction of its
+// sender. The sender's later ones wait for a replacement at that nonce.
+// Called with m.mu held; the chain's own lock is separate.
+func (m *Mempool) dropDeadHeads() {
+	for sender, txs := range m.bySender {
+		acc, err := m.c.Account(sender)
+		if err != nil {
+			continue
+		}
+		head, ok := txs[acc.Nonce]
+		if !ok {
+			continue
+		}
+		if err := m.c.CheckTx(head.tx); CodeOf(err) != 0 {
+			m.drop(head)
+		}
+	}
 }
 
 func sortedPending(txs map[uint64]*poolTx) senderQueue {

@@ -3,9 +3,11 @@ package chain_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/dnahost/dnahost/chain"
 	"github.com/dnahost/dnahost/chain/chaintest"
+	"github.com/dnahost/dnahost/keys"
 )
 
 func TestMempool(t *testing.T) {
@@ -142,5 +144,36 @@ func TestMempoolFollowsReorg(t *testing.T) {
 	}
 	if !pool.Has(t1.ID()) || pool.Has(t0.ID()) {
 		t.Fatalf("after the reorg: t0 pooled %v, t1 pooled %v", pool.Has(t0.ID()), pool.Has(t1.ID()))
+	}
+}
+
+// A stake that lost the race for a job's last place is dropped when the
+// job fills, so it does not block its sender's later transactions.
+func TestMempoolDropsDeadHead(t *testing.T) {
+	e := chaintest.Open(t, nil)
+	e.MineN(chaintest.Addr("client"), 2)
+	e.MineN(chaintest.Addr("n1"), 1)
+	e.MineN(chaintest.Addr("n2"), 1)
+	pool := chain.NewMempool(e.Chain, chain.MempoolConfig{})
+	client, n1, n2 := e.NewSigner("client", 2000), e.NewSigner("n1", 2000), e.NewSigner("n2", 2000)
+	id := keys.SHA256([]byte("race"))
+	deadline := e.Chain.MedianTimePast() + time.Minute.Milliseconds()
+	e.Mine(chaintest.Addr("client"), client.Escrow(id, chain.JobEscrow{BundleRoot: keys.SHA256([]byte("b")), Reward: chain.Coin,
+		Replication: 1, MinStake: 10, Deadline: deadline}))
+	lost := n2.Stake(id, 10)
+	if err := pool.Add(lost); err != nil {
+		t.Fatal(err)
+	}
+	e.Mine(chaintest.Addr("client"), n1.Stake(id, 10)) // n1 takes the only place
+	if pool.Has(lost.ID()) {
+		t.Fatal("the losing stake is still pooled")
+	}
+	acc, _ := e.Chain.Account(n2.Address())
+	if got := pool.NextNonce(n2.Address(), acc.Nonce); got != acc.Nonce {
+		t.Fatalf("next nonce %d, want %d", got, acc.Nonce)
+	}
+	n2.Nonce = acc.Nonce
+	if err := pool.Add(n2.Transfer(chaintest.Addr("carol"), 1)); err != nil {
+		t.Fatalf("a later transaction: %v", err)
 	}
 }

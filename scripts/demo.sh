@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# make demo: import a model into a bundle and run it in the WebAssembly
-# sandbox. Uses ../shared/models/stories260K when present, else makes a small
+# make demo: import a model into a bundle, run it in the WebAssembly
+# sandbox, then bring up a 4-node devnet and take a job through every stage
+# (stake, compute, commit, reveal, verify, decide, record, settle).
+# Uses ../shared/models/stories260K when present, else makes a small
 # synthetic model with deterministic weights.
+# make devnet: the same bundle, a devnet that stays up (Ctrl-C stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dna=bin/dna
@@ -25,6 +28,11 @@ else
   prompt="the quick brown fox"
 fi
 $dna import llama2c "$ck" "$tok" -o "$out/$name.dna" --key "$out/author.key"
+
+if [ "${DEVNET_ONLY:-}" = 1 ]; then
+  step "dnahost devnet -n 4: four nodes on 127.0.0.1, node 0 publishes $name"
+  exec bin/dnahost devnet -n 4 --reset --dir build/devnet --bundle "$out/$name.dna"
+fi
 $dna import llama2c "$ck" "$tok" -o "$out/$name-q8.dna" --quant q8 --key "$out/author.key"
 
 step "dna bundle verify: every chunk against the Merkle root, and the author's signature"
@@ -49,3 +57,7 @@ fi
 
 step "the q8 bundle"
 $dna run "$out/$name-q8.dna" -p "$prompt" -n 60
+
+step "dnahost devnet -n 4: four node processes on 127.0.0.1 run a job end to end"
+bin/dnahost devnet -n 4 --reset --dir build/devnet --bundle "$out/$name.dna" \
+  --demo "$prompt" --tokens 48 --replication 3

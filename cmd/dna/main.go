@@ -28,6 +28,8 @@ var commands = []command{
 	{"keygen", "-o FILE", "make a secp256k1 author key", cmdKeygen},
 	{"wallet", "new|address|balance|send [--net N] [--datadir D] ...", "keys and payments on the chain", cmdWallet},
 	{"chain", "tip|block|tx|job|jobs|mine [--net N] [--datadir D] ...", "read the local chain; mine devnet blocks", cmdChain},
+	{"publish", "B.dna --node http://ADDR [--api-key K]", "upload a bundle to a node, which stores and announces it", cmdPublish},
+	{"job", "submit|status --node URL ... [--watch]", "submit a job to a node and follow its stages", cmdJob},
 }
 
 func usage(w io.Writer) {
