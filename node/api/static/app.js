@@ -154,11 +154,16 @@ function renderKPIs(s, now) {
 }
 
 // ---------- charts ----------
-function niceMax(v) {
-  if (!(v > 0)) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const f of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (f * p >= v) return f * p;
-  return 10 * p;
+// scale picks a round tick step for values up to v and the axis maximum
+// (a whole number of steps, three to five of them).
+function scale(v) {
+  if (!(v > 0)) return { max: 4, step: 1 };
+  const raw = v / 4, p = Math.pow(10, Math.floor(Math.log10(raw)));
+  let step = 10 * p;
+  for (const f of [1, 2, 2.5, 5, 10]) if (f * p >= raw) { step = f * p; break; }
+  if (step < 1 && v >= 1) step = 1;
+  const n = Math.max(1, Math.ceil(v / step - 1e-9));
+  return { max: n * step, step };
 }
 
 function frame(el) {
@@ -166,12 +171,12 @@ function frame(el) {
   return { w, h, l: 38, r: 8, t: 8, b: 20 };
 }
 
-function axes(f, ymax, series, fmt) {
+function axes(f, sc, series, fmt) {
   let g = "";
-  for (let i = 0; i <= 4; i++) {
-    const y = f.t + (f.h - f.t - f.b) * (1 - i / 4);
+  for (let v = 0; v <= sc.max + 1e-9; v += sc.step) {
+    const y = f.t + (f.h - f.t - f.b) * (1 - v / sc.max);
     g += `<line class="grid" x1="${f.l}" x2="${f.w - f.r}" y1="${y}" y2="${y}"/>`;
-    g += `<text class="axis" x="${f.l - 6}" y="${y + 3}" text-anchor="end">${esc(fmt(ymax * i / 4))}</text>`;
+    g += `<text class="axis" x="${f.l - 6}" y="${y + 3}" text-anchor="end">${esc(fmt(v))}</text>`;
   }
   const n = series.length, span = n * series.step;
   for (const frac of [0, 0.5, 1]) {
@@ -186,7 +191,7 @@ function renderTokensChart(sr, now) {
   const el = $("chart-tokens");
   const vals = sr.tokens_per_s;
   const f = frame(el);
-  const ymax = niceMax(Math.max(...vals, 0));
+  const sc = scale(Math.max(...vals, 0)), ymax = sc.max;
   const n = vals.length, iw = f.w - f.l - f.r, ih = f.h - f.t - f.b;
   const x = (i) => f.l + iw * (i + 0.5) / n, y = (v) => f.t + ih * (1 - v / ymax);
   let line = "", area = `M${x(0)},${y(0)}`;
@@ -201,7 +206,7 @@ function renderTokensChart(sr, now) {
   $("tps-sub").textContent = `${dur(sr.tokens_window_ms).replace(" ", "")} average · peak ${num(peak, 1)} · mean ${num(avg, 1)}`;
   el.innerHTML = `<svg viewBox="0 0 ${f.w} ${f.h}" preserveAspectRatio="none">
     <defs><linearGradient id="g-tokens" x1="0" x2="0" y1="0" y2="1"><stop offset="0" stop-color="#14b8a6" stop-opacity=".35"/><stop offset="1" stop-color="#14b8a6" stop-opacity=".02"/></linearGradient></defs>
-    ${axes(f, ymax, { length: n, step: sr.step_ms }, (v) => compact(v))}
+    ${axes(f, sc, { length: n, step: sr.step_ms }, (v) => compact(v))}
     <path class="area" d="${area}"/><path class="line" d="${line}"/>
     <circle class="dot" cx="${x(n - 1)}" cy="${y(vals[n - 1] || 0)}" r="3"/>${hover}</svg>`;
 }
@@ -210,7 +215,7 @@ function renderJobsChart(sr, now) {
   const el = $("chart-jobs");
   const d = sr.decided_per_min, st = sr.settled_per_min;
   const f = frame(el);
-  const ymax = niceMax(Math.max(...d, ...st, 0));
+  const sc = scale(Math.max(...d, ...st, 0)), ymax = sc.max;
   const n = d.length, iw = f.w - f.l - f.r, ih = f.h - f.t - f.b;
   const x = (i) => f.l + iw * (i + 0.5) / n, y = (v) => f.t + ih * (1 - v / ymax);
   const path = (vs) => vs.map((v, i) => (i ? "L" : "M") + x(i).toFixed(1) + "," + y(v).toFixed(1)).join("");
@@ -222,7 +227,7 @@ function renderJobsChart(sr, now) {
   $("jpm-sub").textContent = `· ${dur(sr.jobs_window_ms).replace(" ", "")} window`;
   el.innerHTML = `<svg viewBox="0 0 ${f.w} ${f.h}" preserveAspectRatio="none">
     <defs><linearGradient id="g-decided" x1="0" x2="0" y1="0" y2="1"><stop offset="0" stop-color="#3b82f6" stop-opacity=".22"/><stop offset="1" stop-color="#3b82f6" stop-opacity=".02"/></linearGradient></defs>
-    ${axes(f, ymax, { length: n, step: sr.step_ms }, (v) => num(v, v < 10 ? 1 : 0))}
+    ${axes(f, sc, { length: n, step: sr.step_ms }, (v) => num(v, v < 10 ? 1 : 0))}
     <path class="area decided" d="${area}"/><path class="line decided" d="${path(d)}"/><path class="line settled" d="${path(st)}"/>
     <circle class="dot decided" cx="${x(n - 1)}" cy="${y(d[n - 1] || 0)}" r="3"/><circle class="dot settled" cx="${x(n - 1)}" cy="${y(st[n - 1] || 0)}" r="3"/>${hover}</svg>`;
 }
@@ -299,8 +304,8 @@ function renderJobs(s, now) {
   for (const j of jobs) {
     const end = j.final ? (j.stages[j.stages.length - 1] || {}).time : now;
     rows += `<tr class="job${j.id === state.sel ? " sel" : ""}" data-id="${esc(j.id)}">
-      <td class="mono" title="${esc(j.id)}${j.coordinating ? " · coordinated by this node" : ""}">${esc(short(j.id, 10))}</td>
-      <td><span class="trunc" style="max-width:84px">${esc(j.model || short(j.bundle, 8))}</span></td>
+      <td class="mono" title="${esc(j.id)}${j.coordinating ? " · coordinated by this node" : ""}">${esc(short(j.id, 8))}</td>
+      <td><span class="trunc" style="max-width:80px">${esc(j.model || short(j.bundle, 8))}</span></td>
       <td><span class="trunc prompt" title="${esc(j.prompt)}">${esc(j.prompt)}</span></td>
       <td>${pill(j.stage)}</td>
       <td>${miniTimeline(j)}</td>
@@ -342,11 +347,11 @@ function renderDetail(s, now) {
     <div class="dmeta"><span>model <b>${esc(j.model || short(j.bundle, 12))}</b></span><span>max <b>${num(j.max_tokens)}</b> tokens</span>
       <span>replication <b>${num(j.replication)}</b></span><span>reward <b>${coins(j.reward)}</b></span><span>verify <b>${esc(j.verify)}</b></span>
       ${j.block_height ? `<span>block <b>${num(j.block_height)}</b></span>` : ""}</div>
-    <div class="qa"><div class="q">› ${esc(j.prompt)}</div>${j.text ? `<div class="a">${esc(j.text)}</div>` : ""}</div>
+    <div class="qa" title="the prompt, then the decided text"><span class="q">${esc(j.prompt)}</span>${j.text ? `<span class="a">${esc(j.text.startsWith(" ") || j.text.startsWith("\n") ? j.text : " " + j.text)}</span>` : `<span class="muted"> …</span>`}</div>
     <div class="vtl">${vtl}</div>
     ${decision}
-    <table class="nodes"><thead><tr><th>Node</th><th class="num">Stake</th><th>Commit</th><th>Reveal</th><th>Verification</th><th>Agree</th><th>Signed</th><th class="num">Paid DNA</th></tr></thead>
-      <tbody>${nodes || `<tr><td colspan="8" class="muted">no stakes yet</td></tr>`}</tbody></table>
+    <div class="tw"><table class="nodes"><thead><tr><th>Node</th><th class="num">Stake</th><th>Commit</th><th>Reveal</th><th>Verification</th><th>Agree</th><th>Signed</th><th class="num">Paid</th></tr></thead>
+      <tbody>${nodes || `<tr><td colspan="8" class="muted">no stakes yet</td></tr>`}</tbody></table></div>
     <div class="muted" style="margin-top:6px;font-size:12px">${j.coordinating ? "this node coordinates the job" : "coordinator " + esc(short(j.coordinator, 12))}${tokens}</div>
     <div class="log">${hist}</div>`;
 }
@@ -364,7 +369,7 @@ function renderConsensus(s, now) {
   const tot = v + r;
   const m = s.metrics;
   $("cons-sub").textContent = `${decided} decided jobs listed`;
-  const decs = s.jobs.filter((j) => j.rule).slice(0, 6).map((j) => {
+  const decs = s.jobs.filter((j) => j.rule).slice(0, 4).map((j) => {
     const ok = j.stage !== "failed";
     const agree = j.nodes.filter((n) => n.agree).length;
     const refuted = j.nodes.filter((n) => n.verification === "refuted").length;
@@ -384,10 +389,10 @@ function renderBlocks(s, now) {
   const c = s.chain;
   $("chain-sub").textContent = `minted ${coins(c.minted)}`;
   if (!c.blocks.length) { $("blocks").innerHTML = `<p class="empty">No blocks.</p>`; return; }
-  const rows = c.blocks.slice(0, 10).map((b) => {
+  const rows = c.blocks.slice(0, 8).map((b) => {
     const chips = Object.entries(b.types).map(([t, k]) => `<span class="t-${esc(t)}">${k} ${esc(t)}</span>`).join("") || `<span>coinbase</span>`;
-    return `<tr><td class="num"><b>${num(b.height)}</b></td><td class="mono">${esc(short(b.hash, 10))}</td>
-      <td class="txchips">${chips}</td><td class="mono">${esc(short(b.miner, 8))}${b.mine ? '<span class="tag">YOU</span>' : ""}</td><td class="num">${esc(ago(b.timestamp, now))}</td></tr>`;
+    return `<tr><td class="num"><b>${num(b.height)}</b></td><td class="mono" title="${esc(b.hash)}">${esc(short(b.hash, 8))}</td>
+      <td class="txchips">${chips}</td><td class="mono" title="${esc(b.miner)}">${esc(short(b.miner, 7))}${b.mine ? '<span class="tag">YOU</span>' : ""}</td><td class="num">${esc(dur(now - b.timestamp))}</td></tr>`;
   }).join("");
   $("blocks").innerHTML = `<table><thead><tr><th class="num">Height</th><th>Hash</th><th>Transactions</th><th>Miner</th><th class="num">Age</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
@@ -396,7 +401,7 @@ function renderActivity(s, now) {
   const evs = [];
   for (const j of s.jobs) for (const e of j.history) evs.push({ j: j.id, e, t: eventTime(e) });
   evs.sort((a, b) => b.t - a.t);
-  const rows = evs.slice(0, 12).map(({ j, e, t }) =>
+  const rows = evs.slice(0, 10).map(({ j, e, t }) =>
     `<div class="act"><span class="t">${clock(t)}</span><span class="w"><span class="j">${esc(short(j, 8))}</span>${e.stage ? pill(e.stage) + " " : ""}${esc(e.what)}</span></div>`).join("");
   $("activity").innerHTML = rows || `<p class="empty">Nothing yet.</p>`;
 }
@@ -418,16 +423,16 @@ function renderBundles(s) {
   const rows = s.bundles.map((b) => {
     const st = [b.held && `<span class="pill ok">held</span>`, b.loaded && `<span class="pill s-revealed">loaded</span>`,
       !b.held && `<span class="pill warn">${b.peers} peer${b.peers === 1 ? "" : "s"}</span>`].filter(Boolean).join(" ");
-    return `<tr><td><b>${esc(b.name)}</b></td><td class="mono">${esc(short(b.root, 12))}</td><td class="num">${bytes(b.size)}</td>
-      <td class="num">${num(b.leaves)}</td><td>${esc(b.arch)}</td><td>${st}</td></tr>`;
+    return `<tr><td title="${esc(b.root)} · ${esc(b.arch)}"><b>${esc(b.name)}</b> <span class="mono muted">${esc(short(b.root, 6))}</span></td><td class="num">${bytes(b.size)}</td>
+      <td class="num">${num(b.leaves)}</td><td>${st}</td></tr>`;
   }).join("");
-  $("bundles").innerHTML = rows ? `<table><thead><tr><th>Name</th><th>Root</th><th class="num">Size</th><th class="num">Chunks</th><th>Arch</th><th>Status</th></tr></thead><tbody>${rows}</tbody></table>`
+  $("bundles").innerHTML = rows ? `<table><thead><tr><th>Bundle</th><th class="num">Size</th><th class="num">Chunks</th><th>Status</th></tr></thead><tbody>${rows}</tbody></table>`
     : `<p class="empty">No bundles.</p>`;
   const g = s.gossip, c = s.chain;
   const cell = (k, v) => `<div><span>${k}</span><b>${v}</b></div>`;
   $("gossip").innerHTML = `<div class="ggrid">${cell("received", compact(g.received))}${cell("delivered", compact(g.delivered))}
     ${cell("duplicates", compact(g.duplicates))}${cell("sent", compact(g.sent))}${cell("invalid", compact(g.invalid))}
-    ${cell("chunks served", compact(g.chunks_served))}${cell("write amp", num(c.write_amp, 2))}${cell("chain store", bytes(c.disk_bytes))}</div>`;
+    ${cell("chunks", compact(g.chunks_served))}${cell("write amp", num(c.write_amp, 2))}${cell("store", bytes(c.disk_bytes))}</div>`;
 }
 
 // ---------- wiring ----------
