@@ -96,6 +96,22 @@ func (n *Node) onTip(ev chain.TipEvent) {
 	if len(ev.Detached) > 0 {
 		n.metrics.Reorgs.Add(1)
 		n.log.Info("reorganised", "detached", len(ev.Detached), "attached", len(ev.Attached), "height", ev.Tip.Height)
+		// Jobs closed since the fork may have been closed by a detached
+		// block: the reconciler checks them against the new chain. (Block
+		// times and ClosedAt are both wall-clock ms; a minute covers
+		// miners' clocks that differ.)
+		since := ev.Detached[0].Header.Timestamp
+		for _, b := range ev.Detached {
+			since = min(since, b.Header.Timestamp)
+		}
+		since -= time.Minute.Milliseconds()
+		n.mu.Lock()
+		for id, r := range n.jobs {
+			if r.Stage.Final() && r.ClosedAt >= since {
+				n.recheck[id] = true
+			}
+		}
+		n.mu.Unlock()
 	}
 }
 
@@ -210,10 +226,134 @@ func (n *Node) sendTx(t chain.TxType, job keys.Hash, body chain.TxBody) (*chain.
 		return nil, err
 	}
 	n.metrics.TxSent.Add(1)
+	n.sent[nonce] = tx
 	if err := n.net.Publish(netq.TopicTransactions, tx.Encode()); err != nil {
 		return nil, fmt.Errorf("node: gossip tx: %w", err)
 	}
 	return tx, nil
+}
+
+// releaseDeadTxs keeps the node's account moving. Transactions of an
+// account apply in nonce order, and one the chain can no longer take (a
+// stake that lost the race for a job's last place, a result or dispute
+// whose job ended) would hold every later one back for good: the pool
+// drops such a transaction when it is next in line, leaving a gap, and
+// keeps the later ones. The chain has no cancel transaction, so the node
+// fills the gap, and replaces each of its dead transactions further down
+// the line in place, with a filler: a transfer of one base unit to the zero
+// address, with the higher fee a replacement needs. A gap left by a
+// transaction that may still apply (a result too young, an escrow waiting
+// for funds) is filled only after a second, so that the node's own resend
+// (next reconciliation) comes first.
+func (n *Node) releaseDeadTxs(now time.Time) {
+	n.txMu.Lock()
+	defer n.txMu.Unlock()
+	me := n.Account()
+	acct, err := n.chain.Account(me)
+	if err != nil {
+		return
+	}
+	for nonce := range n.sent {
+		// Kept a while after they are in: a reorganisation may put them
+		// back in the pool.
+		if nonce+256 < acct.Nonce {
+			delete(n.sent, nonce)
+		}
+	}
+	if !n.pool.HasFrom(me) {
+		n.gapSince = time.Time{}
+		return
+	}
+	if n.pool.NextNonce(me, acct.Nonce) == acct.Nonce {
+		// A gap at the head.
+		old := n.sent[acct.Nonce]
+		dead := old != nil && n.deadTx(old)
+		if !dead {
+			if n.gapSince.IsZero() || n.gapNonce != acct.Nonce {
+				n.gapSince, n.gapNonce = now, acct.Nonce
+				return
+			}
+			if now.Sub(n.gapSince) < time.Second {
+				return
+			}
+		}
+		n.gapSince = time.Time{}
+		n.sendFiller(acct.Nonce, old, "a gap")
+		return
+	}
+	n.gapSince = time.Time{}
+	if tip := n.chain.Tip().Hash; tip != n.deadScan {
+		// Dead transactions further down the line (checked once per tip:
+		// only the chain's state and time make a transaction dead).
+		n.deadScan = tip
+		for nonce, tx := range n.sent {
+			if nonce > acct.Nonce && tx.Type != chain.TxTransfer && n.pool.Has(tx.ID()) && n.deadTx(tx) {
+				n.sendFiller(nonce, tx, "a dead transaction")
+			}
+		}
+	}
+}
+
+// sendFiller pools and gossips a filler transaction at nonce, in place of
+// old (nil when unknown). Called with txMu held.
+func (n *Node) sendFiller(nonce uint64, old *chain.Tx, what string) {
+	fee := n.cfg.Fee
+	if old != nil {
+		fee = max(fee, old.Fee)
+	}
+	tx := &chain.Tx{Version: chain.TxVersion, Type: chain.TxTransfer, Nonce: nonce,
+		Fee: fee + fee/5 + 1, Payload: (&chain.Transfer{Amount: 1}).Encode()}
+	tx.Sign(n.key, n.chain.GenesisHash())
+	if err := n.pool.Add(tx); err != nil {
+		n.log.Debug("filler transaction", "nonce", nonce, "err", err)
+		return
+	}
+	n.sent[nonce] = tx
+	n.metrics.TxSent.Add(1)
+	args := []any{"nonce", nonce, "tx", tx.ID().String()[:12]}
+	if old != nil {
+		args = append(args, "replaces", old.Type.String(), "job", shortHash(old.JobID))
+	}
+	n.log.Info("filler transaction for "+what, args...)
+	if err := n.net.Publish(netq.TopicTransactions, tx.Encode()); err != nil {
+		n.log.Debug("gossip tx", "err", err)
+	}
+}
+
+// deadTx reports a transaction the chain can no longer take whatever comes:
+// its job is full, over, or past the time it allowed.
+func (n *Node) deadTx(tx *chain.Tx) bool {
+	body, err := tx.Body()
+	if err != nil {
+		return false
+	}
+	now := n.chain.Tip().MedianTime // the next block's chain time
+	cj, err := n.chain.Job(tx.JobID)
+	if err != nil {
+		if e, ok := body.(*chain.JobEscrow); ok && errors.Is(err, chain.ErrNotFound) {
+			return e.Deadline <= now+n.p.MinJobAge.Milliseconds()
+		}
+		return false
+	}
+	switch body.(type) {
+	case *chain.JobEscrow:
+		return true // the job exists: its ID is taken
+	case *chain.Stake:
+		_, staked := cj.StakeOf(n.Account())
+		return staked || cj.State != chain.JobCreated || now >= cj.Deadline
+	case *chain.Result:
+		return cj.State > chain.JobAccepted || now >= cj.Deadline
+	case *chain.Dispute:
+		return cj.State != chain.JobCompleted || now >= cj.SettleAt
+	}
+	return false
+}
+
+func shortHash(h keys.Hash) string {
+	if h.IsZero() {
+		return ""
+	}
+	return h.String()[:12]
 }
 
 // submitTx pools and gossips someone else's signed transaction.
@@ -221,6 +361,11 @@ func (n *Node) submitTx(tx *chain.Tx) error {
 	if !n.pool.Has(tx.ID()) {
 		if err := n.pool.Add(tx); err != nil {
 			return err
+		}
+		if tx.Sender() == n.Account() {
+			n.txMu.Lock()
+			n.sent[tx.Nonce] = tx
+			n.txMu.Unlock()
 		}
 	}
 	return n.net.Publish(netq.TopicTransactions, tx.Encode())

@@ -132,19 +132,14 @@ func (n *Node) decide(r *JobRecord, j *proto.Job, cj *chain.Job) error {
 	}
 	d.Sign(n.key)
 	body := d.Encode()
-	if err := n.net.Publish(netq.TopicResults, tagged(kindDecision, body)); err != nil {
-		return err
-	}
 	text := ""
 	if toks, ok := texts[dec.Result]; ok {
 		text = detokenize(n.ctx, l, toks)
 	}
-	if d.Accepted {
-		n.metrics.JobsDecided.Add(1)
-	} else {
-		n.metrics.JobsFailed.Add(1)
-	}
-	return n.update(r.ID, func(r *JobRecord) error {
+	// The record takes the decision before it is gossiped: an agreeing
+	// node may sign and send its certificate signature at once, and one
+	// that arrives before the record has the decision would be dropped.
+	err = n.update(r.ID, func(r *JobRecord) error {
 		r.DecidedAt = time.Now().UnixMilli()
 		r.RecordAt = r.DecidedAt + n.cfg.SignWindow.Milliseconds()
 		n.applyDecision(r, d, body)
@@ -159,6 +154,15 @@ func (n *Node) decide(r *JobRecord, j *proto.Job, cj *chain.Job) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if d.Accepted {
+		n.metrics.JobsDecided.Add(1)
+	} else {
+		n.metrics.JobsFailed.Add(1)
+	}
+	return n.net.Publish(netq.TopicResults, tagged(kindDecision, body))
 }
 
 // applyDecision files a decision in a record (the coordinator's own, or

@@ -33,11 +33,13 @@ func (n *Node) reconcileLoop() {
 			continue
 		case <-t.C:
 		}
+		n.releaseDeadTxs(time.Now())
 		n.mu.Lock()
 		var ids []keys.Hash
 		for id, r := range n.jobs {
-			if !r.Stage.Final() && !inflight[id] {
+			if (!r.Stage.Final() || n.recheck[id]) && !inflight[id] {
 				ids = append(ids, id)
+				delete(n.recheck, id)
 			}
 		}
 		n.mu.Unlock()
@@ -70,6 +72,10 @@ func (n *Node) advance(id keys.Hash) error {
 		return err
 	}
 	now := time.Now().UnixMilli()
+	if r.Stage.Final() {
+		// Only a reorganisation brings a closed job here.
+		return n.recheckClosed(id, j, cj, now)
+	}
 	if err := n.observeChain(r, j, cj, now); err != nil {
 		return err
 	}
@@ -107,6 +113,11 @@ func (n *Node) observeChain(r *JobRecord, j *proto.Job, cj *chain.Job, now int64
 	}
 	return n.update(r.ID, func(r *JobRecord) error {
 		tip := n.chain.Tip().Height
+		// The stakes as the chain has them now (a reorganisation may have
+		// changed who staked).
+		for i := range r.Nodes {
+			r.Nodes[i].Stake = 0
+		}
 		for _, st := range cj.Stakes {
 			v := r.nodeView(st.Node, n)
 			v.Stake = st.Amount
@@ -131,7 +142,18 @@ func (n *Node) observeChain(r *JobRecord, j *proto.Job, cj *chain.Job, now int64
 		if r.Stage == StageCommitted && (now >= r.DecideAt || len(r.Reveals) >= len(r.Commits)) {
 			r.event(StageRevealed, 0, "reveal phase over: %d of %d revealed", len(r.Reveals), len(r.Commits))
 		}
-		if cj.State >= chain.JobCompleted && r.BlockHeight == 0 {
+		if r.BlockHeight != 0 {
+			// A reorganisation may have moved the result to another block,
+			// or taken it out of the chain until it is mined again.
+			if cj.ResultTx.IsZero() {
+				r.BlockHash, r.BlockHeight, r.RecordedAt = keys.Hash{}, 0, 0
+				r.reopen(StageDecided, tip, "the chain reorganised: the result is out of the chain until it is mined again")
+			} else if _, loc, err := n.chain.Tx(cj.ResultTx); err == nil && (loc.Block != r.BlockHash || r.ResultTx != cj.ResultTx) {
+				r.ResultTx, r.BlockHash, r.BlockHeight = cj.ResultTx, loc.Block, loc.Height
+				r.event("", loc.Height, "the chain reorganised: the result is now in block %d", loc.Height)
+			}
+		}
+		if !cj.ResultTx.IsZero() && r.BlockHeight == 0 {
 			r.ResultTx = cj.ResultTx
 			if _, loc, err := n.chain.Tx(cj.ResultTx); err == nil {
 				r.BlockHash, r.BlockHeight = loc.Block, loc.Height
@@ -165,6 +187,11 @@ func (n *Node) closeJob(r *JobRecord, j *proto.Job, cj *chain.Job, tip uint64, n
 	for _, st := range cj.Stakes {
 		v := r.nodeView(st.Node, n)
 		i, ok := agree[st.Node]
+		if !cj.ResultTx.IsZero() {
+			// The recorded agreement is the certificate's signers: an
+			// agreeing node whose signature did not make it is not paid.
+			v.Agree = ok
+		}
 		switch {
 		case cj.State == chain.JobSettled && ok:
 			v.Agree, v.Paid = true, share
@@ -188,6 +215,77 @@ func (n *Node) closeJob(r *JobRecord, j *proto.Job, cj *chain.Job, tip uint64, n
 		r.event(StageExpired, tip, "expired without a result: client refunded")
 		n.metrics.JobsExpired.Add(1)
 	}
+}
+
+// recheckClosed brings a closed job's record in line with the chain after
+// a reorganisation: the new chain may have closed it another way (a node
+// that mined alone for a while may have expired a job the others
+// settled), or not yet.
+func (n *Node) recheckClosed(id keys.Hash, j *proto.Job, cj *chain.Job, now int64) error {
+	return n.update(id, func(r *JobRecord) error {
+		if !r.Stage.Final() {
+			return nil
+		}
+		tip := n.chain.Tip().Height
+		state := "not in the chain"
+		if cj != nil {
+			state = cj.State.String()
+		}
+		closed := map[chain.JobState]Stage{chain.JobSettled: StageSettled, chain.JobDisputed: StageDisputed,
+			chain.JobExpired: StageExpired}
+		if cj != nil && closed[cj.State] != "" {
+			if closed[cj.State] == r.Stage && (cj.ResultTx.IsZero() || cj.ResultTx == r.ResultTx) {
+				if _, loc, err := n.chain.Tx(cj.ResultTx); err == nil && loc.Block != r.BlockHash {
+					r.BlockHash, r.BlockHeight = loc.Block, loc.Height
+					r.event("", loc.Height, "the chain reorganised: the result is now in block %d", loc.Height)
+				}
+				return nil
+			}
+			// Closed another way on the new chain.
+			r.ResultTx, r.BlockHash, r.BlockHeight = cj.ResultTx, keys.Hash{}, 0
+			if _, loc, err := n.chain.Tx(cj.ResultTx); err == nil {
+				r.BlockHash, r.BlockHeight, r.Result = loc.Block, loc.Height, cj.ResultHash
+			}
+			for i := range r.Nodes {
+				r.Nodes[i].Paid, r.Nodes[i].Agree = 0, false
+			}
+			r.event("", tip, "the chain reorganised: the job is %s on the new chain, not %s", state, r.Stage)
+			n.closeJob(r, j, cj, tip, now)
+			return nil
+		}
+		// Open again: the normal course takes it from here.
+		r.ClosedAt = 0
+		for i := range r.Nodes {
+			r.Nodes[i].Paid = 0
+		}
+		stage := StageSubmitted
+		switch {
+		case cj == nil:
+		case cj.State == chain.JobCreated:
+			stage = StageEscrowed
+		case cj.State == chain.JobCompleted:
+			stage = StageRecorded
+			r.ResultTx, r.Result = cj.ResultTx, cj.ResultHash
+			if _, loc, err := n.chain.Tx(cj.ResultTx); err == nil {
+				r.BlockHash, r.BlockHeight = loc.Block, loc.Height
+			}
+		case decisionAccepted(r.Decision):
+			stage = StageDecided
+			r.BlockHash, r.BlockHeight = keys.Hash{}, 0
+		case r.Decision != nil:
+			stage = StageFailed
+		default:
+			stage = StageAccepted
+			r.BlockHash, r.BlockHeight = keys.Hash{}, 0
+		}
+		r.reopen(stage, tip, "the chain reorganised: the job is %s again", state)
+		return nil
+	})
+}
+
+func decisionAccepted(b []byte) bool {
+	d, err := proto.DecodeDecision(b)
+	return err == nil && d.Accepted
 }
 
 // computeSteps: stake, compute (queued), commit, reveal, sign.
@@ -215,8 +313,26 @@ func (n *Node) computeSteps(r *JobRecord, j *proto.Job, cj *chain.Job, now int64
 		})
 		n.enqueue(r.ID)
 		return err
-	case loc.Dropped:
+	case loc.Dropped && !staked:
 		return nil
+	case loc.Dropped:
+		// A reorganisation put this node's stake in after all: its work is
+		// owed, or the stake goes to the client.
+		err := n.update(r.ID, func(r *JobRecord) error {
+			r.Local.Dropped, r.Local.Staked = false, true
+			r.event("", 0, "the chain reorganised: this node's stake is in after all")
+			return nil
+		})
+		n.enqueue(r.ID)
+		return err
+	case loc.Staked && !staked && cj.State != chain.JobCreated:
+		// A reorganisation took this node's stake out and the job filled
+		// without it.
+		return n.update(r.ID, func(r *JobRecord) error {
+			r.Local.Dropped, r.Local.Staked = true, false
+			r.event("", 0, "the chain reorganised: the job filled without this node's stake; its output is dropped")
+			return nil
+		})
 	case !loc.Staked:
 		if staked {
 			return n.update(r.ID, func(r *JobRecord) error { r.Local.Staked = true; return nil })

@@ -72,6 +72,7 @@ type Node struct {
 	watchers map[keys.Hash]map[chan Update]struct{}
 	allWatch map[chan Update]struct{}
 	pending  map[keys.Hash]*pendingMsgs // messages for jobs not yet announced here
+	recheck  map[keys.Hash]bool         // closed jobs to check against the chain after a reorganisation
 
 	modelsMu sync.Mutex
 	models   map[keys.Hash]*loaded
@@ -82,6 +83,12 @@ type Node struct {
 	computeQ  chan keys.Hash
 	txMu      sync.Mutex
 	nextNonce uint64
+	// The node's own pooled transactions by nonce, and releaseDeadTxs's
+	// state (all under txMu).
+	sent     map[uint64]*chain.Tx
+	gapSince time.Time // when the account's next nonce was first seen missing from the pool
+	gapNonce uint64
+	deadScan keys.Hash // the tip of the last scan for dead transactions
 
 	metrics Metrics
 	started time.Time
@@ -122,10 +129,10 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, p: p, key: key, pub: key.Public().Bytes(), log: cfg.Logger,
 		jobs: map[keys.Hash]*JobRecord{}, watchers: map[keys.Hash]map[chan Update]struct{}{},
-		allWatch: map[chan Update]struct{}{}, pending: map[keys.Hash]*pendingMsgs{},
+		allWatch: map[chan Update]struct{}{}, pending: map[keys.Hash]*pendingMsgs{}, recheck: map[keys.Hash]bool{},
 		models: map[keys.Hash]*loaded{}, fetching: map[keys.Hash]chan struct{}{},
 		names: map[string]keys.Hash{}, sigs: map[keys.Hash]*bundleSource{},
-		computeQ: make(chan keys.Hash, 4096)}
+		computeQ: make(chan keys.Hash, 4096), sent: map[uint64]*chain.Tx{}}
 	ok := false
 	defer func() {
 		if !ok {

@@ -130,9 +130,20 @@ func (r *JobRecord) node(pub []byte) *NodeView {
 }
 
 func (r *JobRecord) event(stage Stage, height uint64, format string, args ...any) {
+	if r.Stage.Final() && stage != "" && !stage.Final() {
+		// A closed job stays closed (a decision gossiped late must not
+		// reopen it); only a reorganisation reopens one (reopen).
+		stage = ""
+	}
 	if stage != "" {
 		r.Stage = stage
 	}
+	r.History = append(r.History, Event{Time: time.Now(), Stage: stage, What: fmt.Sprintf(format, args...), Height: height})
+}
+
+// reopen moves a record back to an earlier stage (the chain reorganised).
+func (r *JobRecord) reopen(stage Stage, height uint64, format string, args ...any) {
+	r.Stage = stage
 	r.History = append(r.History, Event{Time: time.Now(), Stage: stage, What: fmt.Sprintf(format, args...), Height: height})
 }
 
@@ -167,6 +178,17 @@ func (d jobDB) all() ([]*JobRecord, error) {
 		var r JobRecord
 		if err := json.Unmarshal(it.Value(), &r); err != nil {
 			return nil, fmt.Errorf("node: job record %x: %w", it.Key()[1:], err)
+		}
+		// Empty message maps are left out of the JSON: a record read back
+		// must take messages as one just announced does.
+		if r.Commits == nil {
+			r.Commits = map[string][]byte{}
+		}
+		if r.Reveals == nil {
+			r.Reveals = map[string][]byte{}
+		}
+		if r.CertSigs == nil {
+			r.CertSigs = map[string][]byte{}
 		}
 		out = append(out, &r)
 	}
