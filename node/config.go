@@ -28,7 +28,8 @@ type Config struct {
 	Workers int
 	// Threads is kernel threads per job (0: every core).
 	Threads int
-	// Engine is the WebAssembly engine ("compiler" or "interpreter").
+	// Engine is the WebAssembly engine: "wazero" (the default),
+	// "wazero-interp", or "wasmtime" in a build with -tags wasmtime.
 	Engine string
 	// CacheDir holds compiled modules (default DataDir/cache); nodes on one
 	// machine may share it.
@@ -53,7 +54,7 @@ type Config struct {
 	// commit window (default 10 s on devnet, 60 s elsewhere).
 	RevealWindow time.Duration
 	// SignWindow is how long the coordinator waits for certificate
-	// signatures before recording with the ones it has (default 4 s on
+	// signatures before recording with the ones it has (default 10 s on
 	// devnet, 60 s elsewhere).
 	SignWindow time.Duration
 

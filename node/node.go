@@ -17,6 +17,7 @@ import (
 	"github.com/dnahost/dnahost/chain"
 	"github.com/dnahost/dnahost/consensus"
 	"github.com/dnahost/dnahost/consensus/verify"
+	"github.com/dnahost/dnahost/kernels/cpu"
 	"github.com/dnahost/dnahost/keys"
 	"github.com/dnahost/dnahost/netq"
 	"github.com/dnahost/dnahost/node/bundlestore"
@@ -61,6 +62,7 @@ type Node struct {
 	net     *netq.Node
 	bundles bundlestore.Store
 	rt      *runtime.Runtime
+	kernels *cpu.Backend // the runtime's kernels (Config.Threads per job)
 	jobdb   jobDB
 
 	ctx    context.Context
@@ -157,9 +159,6 @@ func New(cfg Config) (*Node, error) {
 		}
 	}
 	eng, err := runtime.ParseEngine(cfg.Engine)
-	if cfg.Engine == "" {
-		eng, err = runtime.EngineCompiler, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +166,13 @@ func New(cfg Config) (*Node, error) {
 		cfg.CacheDir = filepath.Join(cfg.DataDir, "cache")
 		n.cfg.CacheDir = cfg.CacheDir
 	}
-	n.rt, err = runtime.New(context.Background(), runtime.Config{Engine: eng, CacheDir: cfg.CacheDir, Logger: cfg.Logger.With("component", "runtime")})
+	// The kernels' threads per job: jobs run Workers at a time, each on
+	// Threads cores (results are bit-identical for any thread count).
+	if n.kernels, err = cpu.New(cpu.Options{Threads: cfg.Threads}); err != nil {
+		return nil, fmt.Errorf("node: kernels: %w", err)
+	}
+	n.rt, err = runtime.New(context.Background(), runtime.Config{Engine: eng, CacheDir: cfg.CacheDir, Backend: n.kernels,
+		Logger: cfg.Logger.With("component", "runtime")})
 	if err != nil {
 		return nil, err
 	}
@@ -261,6 +266,10 @@ func (n *Node) closeStores() error {
 	if n.rt != nil {
 		errs = append(errs, n.rt.Close(context.Background()))
 		n.rt = nil
+	}
+	if n.kernels != nil {
+		errs = append(errs, n.kernels.Close())
+		n.kernels = nil
 	}
 	if n.jobdb.db != nil {
 		errs = append(errs, n.jobdb.db.Close())

@@ -120,7 +120,7 @@ func (f *nodeFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.compute, "compute", true, "run jobs for others")
 	fs.IntVar(&f.workers, "workers", 1, "jobs computed at once")
 	fs.IntVar(&f.threads, "threads", 0, "kernel threads per job (0: every core)")
-	fs.StringVar(&f.engine, "engine", "compiler", "WebAssembly engine: compiler or interpreter")
+	fs.StringVar(&f.engine, "engine", "wazero", "WebAssembly engine: wazero, wazero-interp, or wasmtime (a build with -tags wasmtime)")
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "compiled-module cache (default DATADIR/cache)")
 	fs.Uint64Var(&f.stake, "stake", 0, "stake per job (default: the job's minimum)")
 	fs.Uint64Var(&f.fee, "fee", 1000, "fee per transaction, base units")
