@@ -3,6 +3,7 @@ module github.com/dnahost/dnahost
 go 1.26.0
 
 require (
+	github.com/bytecodealliance/wasmtime-go/v39 v39.0.1
 	github.com/cockroachdb/pebble/v2 v2.1.7
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1
 	github.com/dnahost/dnahost/guest-sdk v0.0.0

@@ -17,8 +17,10 @@ import (
 	"github.com/dnahost/dnahost/runtime"
 )
 
-func newRuntime(tb testing.TB) *runtime.Runtime {
-	rt, err := runtime.New(context.Background(), runtime.Config{CacheDir: tb.TempDir()})
+func newRuntime(tb testing.TB) *runtime.Runtime { return newEngineRuntime(tb, "") }
+
+func newEngineRuntime(tb testing.TB, e runtime.Engine) *runtime.Runtime {
+	rt, err := runtime.New(context.Background(), runtime.Config{Engine: e, CacheDir: tb.TempDir()})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -67,9 +69,21 @@ func same(a, b consensus.Decision) bool {
 }
 
 // The presets and their independent WebAssembly re-implementation
-// (examples/rules/presets) decide identically on thousands of random sets.
+// (examples/rules/presets) decide identically on thousands of random sets,
+// on every engine.
 func TestPresetsMatchWasmReimplementation(t *testing.T) {
-	rt := newRuntime(t)
+	for i, e := range runtime.Engines() {
+		t.Run(string(e), func(t *testing.T) {
+			sets := 3000
+			if testing.Short() || i > 0 {
+				sets = 300
+			}
+			presetsMatch(t, newEngineRuntime(t, e), sets)
+		})
+	}
+}
+
+func presetsMatch(t *testing.T, rt *runtime.Runtime, sets int) {
 	dir := filepath.Join(testmodels.RepoRoot(t), "examples", "rules", "presets")
 	specs := []string{"majority", "supermajority", "quorum:k=1", "quorum:k=2", "quorum:k=3", "unanimous", "stake-majority", "first-verified"}
 	wasm := map[string]*consensus.WasmRule{}
@@ -86,10 +100,6 @@ func TestPresetsMatchWasmReimplementation(t *testing.T) {
 			params["k"] = k
 		}
 		wasm[s] = loadRule(t, rt, dir, params, runtime.PureLimits{})
-	}
-	sets := 3000
-	if testing.Short() {
-		sets = 300
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
 	decided := 0
@@ -111,9 +121,15 @@ func TestPresetsMatchWasmReimplementation(t *testing.T) {
 	}
 }
 
-// A hostile rule module gets a clear reason and a safe Undecided.
+// A hostile rule module gets a clear reason and a safe Undecided, the same
+// on every engine.
 func TestHostileRule(t *testing.T) {
-	rt := newRuntime(t)
+	for _, e := range runtime.Engines() {
+		t.Run(string(e), func(t *testing.T) { hostileRule(t, newEngineRuntime(t, e)) })
+	}
+}
+
+func hostileRule(t *testing.T, rt *runtime.Runtime) {
 	dir := filepath.Join(testmodels.RepoRoot(t), "consensus", "testdata", "hostilerule")
 	c := consensus.Case{Job: "j", Replication: 3, Commitments: []consensus.CaseCommitment{{Node: "a", Result: "A"}, {Node: "b", Result: "A"}}}
 	for name, want := range map[string]string{

@@ -25,14 +25,16 @@ const (
 
 // Memory is the guest's linear memory. Read returns a view (not a copy) of
 // [offset, offset+n), or false when the range is outside memory; wazero's
-// api.Memory satisfies it.
+// api.Memory satisfies it, and the runtime adapts wasmtime's memory to it.
 type Memory interface {
 	Read(offset, byteCount uint32) ([]byte, bool)
 }
 
 // Function is one import of module "dna", independent of any engine. Call
-// reads its parameters from stack and writes its result to stack[0], the
-// calling convention of wazero's api.GoModuleFunc.
+// reads its parameters from stack and writes its result to stack[0] (the
+// calling convention of wazero's api.GoModuleFunc; the runtime converts
+// wasmtime's values to it); it stops the guest by panicking with a Trap,
+// which every engine binding turns into a failed call.
 type Function struct {
 	Name    string
 	Params  []ValueType

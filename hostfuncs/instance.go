@@ -111,6 +111,7 @@ type Instance struct {
 	live    int
 	bytes   int64
 	work    uint64
+	largest uint64 // the largest single charge since TakeLargestCharge
 	lastErr string
 	guestEr string
 	logged  int
@@ -139,6 +140,16 @@ func NewInstance(c Config) (*Instance, error) {
 // Work is the work units spent so far.
 func (in *Instance) Work() uint64 { return in.work }
 
+// TakeLargestCharge returns the largest price of one operation since the
+// last call (or the instance's start) and starts over. An engine binding
+// uses it to learn how heavy an import's kernels are (whether they are
+// worth running off a cgo callback's thread); it changes nothing else.
+func (in *Instance) TakeLargestCharge() uint64 {
+	l := in.largest
+	in.largest = 0
+	return l
+}
+
 // Budget is the work-unit budget (0: unlimited).
 func (in *Instance) Budget() uint64 { return in.lim.Budget }
 
@@ -153,6 +164,7 @@ func (in *Instance) TensorBytes() int64 { return in.bytes }
 
 // charge adds work and traps when the budget is exhausted.
 func (in *Instance) charge(units uint64) {
+	in.largest = max(in.largest, units)
 	in.work = satAdd(in.work, satAdd(units, CallCost))
 	if in.lim.Budget != 0 && in.work > in.lim.Budget {
 		panic(Trap{fmt.Errorf("%w: spent %d of %d work units", ErrBudget, in.work, in.lim.Budget)})

@@ -120,7 +120,7 @@ func BenchmarkSandboxOverhead(b *testing.B) {
 func BenchmarkHostCall(b *testing.B) {
 	ctx := context.Background()
 	code := testmodels.BuildGuest(b, testmodels.RepoRoot(b)+"/runtime/testdata/testguest")
-	for _, engine := range []runtime.Engine{runtime.EngineCompiler, runtime.EngineInterpreter} {
+	for _, engine := range testEngines(b) {
 		for _, mode := range []string{"calls-nop", "calls"} {
 			b.Run(fmt.Sprintf("%s/%s", engine, mode), func(b *testing.B) {
 				rt := newRuntime(b, runtime.Config{Engine: engine})
@@ -154,4 +154,102 @@ func median(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// BenchmarkEngines compares the engines of the build in one run: tokens/s
+// (and instance start-up) on stories260K and the stories15M shape, the
+// cost of a host call (the boundary alone, and a 1×1 add), and loading a
+// bundle — its module compiled cold, and from the on-disk cache.
+func BenchmarkEngines(b *testing.B) {
+	ctx := context.Background()
+	code := testmodels.BuildGuest(b, testmodels.RepoRoot(b)+"/runtime/testdata/testguest")
+	for _, e := range testEngines(b) {
+		for _, m := range []struct {
+			bm benchModel
+			q  kernels.DType
+		}{{benchModels[0], kernels.F32}, {benchModels[1], kernels.Q8_0}} {
+			b.Run(fmt.Sprintf("%s/generate/%s-%s", e, m.bm.name, m.q), func(b *testing.B) {
+				rt := newRuntime(b, runtime.Config{Engine: e})
+				md, err := rt.Load(ctx, benchBundle(b, m.bm, m.q))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer md.Close(ctx)
+				job := runtime.Job{Prompt: "Once upon a time", MaxTokens: m.bm.tokens}
+				var work, startup time.Duration
+				var toks int
+				for i := 0; i < b.N; i++ {
+					res, err := md.Generate(ctx, job, runtime.Callbacks{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					work += res.Prefill + res.Decode
+					startup += res.Startup
+					toks += len(res.Tokens)
+				}
+				b.ReportMetric(float64(toks)/work.Seconds(), "tok/s")
+				b.ReportMetric(float64(startup.Microseconds())/float64(b.N)/1000, "startup-ms")
+			})
+		}
+		for _, mode := range []string{"calls-nop", "calls"} {
+			b.Run(fmt.Sprintf("%s/hostcall/%s", e, mode), func(b *testing.B) {
+				rt := newRuntime(b, runtime.Config{Engine: e})
+				md, err := rt.Load(ctx, hostileBundle(b, code, mode))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer md.Close(ctx)
+				s, err := md.NewSession(ctx, runtime.SessionOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				start := time.Now()
+				for i := 0; i < b.N; i++ {
+					if err := s.Forward([]int32{1}, 0); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N)/10000, "ns/call")
+			})
+		}
+		bun := testmodels.Stories260K(b, kernels.F32)
+		for _, cached := range []bool{false, true} {
+			name := "cold"
+			if cached {
+				name = "cached"
+			}
+			b.Run(fmt.Sprintf("%s/load/%s", e, name), func(b *testing.B) {
+				dir := b.TempDir()
+				if cached { // fill the cache
+					rt := newRuntime(b, runtime.Config{Engine: e, CacheDir: dir})
+					md, err := rt.Load(ctx, bun)
+					if err != nil {
+						b.Fatal(err)
+					}
+					md.Close(ctx)
+				}
+				var total time.Duration
+				for i := 0; i < b.N; i++ {
+					d := dir
+					if !cached {
+						d = b.TempDir()
+					}
+					rt, err := runtime.New(ctx, runtime.Config{Engine: e, CacheDir: d})
+					if err != nil {
+						b.Fatal(err)
+					}
+					start := time.Now()
+					md, err := rt.Load(ctx, bun)
+					if err != nil {
+						b.Fatal(err)
+					}
+					total += time.Since(start)
+					md.Close(ctx)
+					rt.Close(ctx)
+				}
+				b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "load-ms")
+			})
+		}
+	}
 }

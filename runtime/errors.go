@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/tetratelabs/wazero/sys"
-
 	"github.com/dnahost/dnahost/hostfuncs"
 )
 
@@ -42,29 +40,29 @@ func (e *GuestError) Error() string {
 
 func (e *GuestError) Unwrap() error { return ErrGuest }
 
+// ErrEngineFuel reports a guest that used more of the engine's own fuel
+// than its limit (SessionOptions.EngineFuel, wasmtime only).
+var ErrEngineFuel = errors.New("guest exceeded its engine fuel limit")
+
 // classify turns an engine error into one of the errors above, keeping the
-// guest's own account (stderr, error logs) as detail.
+// guest's own account (stderr, error logs) as detail. Engines report what
+// the host decided (a host function's trap, proc_exit, a deadline, fuel) as
+// a hostfuncs.Trap; anything else is the guest's own trap.
 func classify(ctx context.Context, err error, stderr string, what string) error {
 	if err == nil {
 		return nil
 	}
+	detail := guestReport(stderr)
 	var trap hostfuncs.Trap
 	if errors.As(err, &trap) {
-		return fmt.Errorf("%s: %w", what, trap.Err)
-	}
-	detail := guestReport(stderr)
-	var exit *sys.ExitError
-	if errors.As(err, &exit) {
-		switch exit.ExitCode() {
-		case sys.ExitCodeDeadlineExceeded:
-			return fmt.Errorf("%s: %w", what, ErrTimeout)
-		case sys.ExitCodeContextCanceled:
-			return fmt.Errorf("%s: %w", what, context.Canceled)
+		var exit *exitError
+		if !errors.As(trap.Err, &exit) {
+			return fmt.Errorf("%s: %w", what, trap.Err)
 		}
 		if strings.Contains(detail, "out of memory") {
-			return fmt.Errorf("%s: %w (guest exited with code %d: %s)", what, ErrMemory, exit.ExitCode(), detail)
+			return fmt.Errorf("%s: %w (guest exited with code %d: %s)", what, ErrMemory, exit.code, detail)
 		}
-		return fmt.Errorf("%s: %w: exited with code %d: %s", what, ErrTrap, exit.ExitCode(), detail)
+		return fmt.Errorf("%s: %w: exited with code %d: %s", what, ErrTrap, exit.code, detail)
 	}
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%s: %w", what, ErrTimeout)

@@ -9,10 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-
-	"github.com/dnahost/dnahost/hostfuncs"
 	"github.com/dnahost/dnahost/runtime/internal/meter"
 )
 
@@ -27,13 +23,11 @@ var ErrFuel = errors.New("guest exceeded its fuel limit")
 // code and about 0.2 s interpreted.
 const fuelSlice = 1 << 22
 
-type fuelKey struct{}
-
 // fuelMeter is one instance's fuel account.
 type fuelMeter struct {
 	limit uint64 // 0: none
 	given int64  // fuel handed to the guest so far, InitialFuel included
-	mod   api.Module
+	g     fuelGlobal
 }
 
 // used is the fuel spent so far, given the global's current value.
@@ -41,32 +35,28 @@ func (f *fuelMeter) used(cur int64) uint64 { return uint64(f.given - cur) }
 
 // Used reads the instance's fuel spent.
 func (f *fuelMeter) Used() uint64 {
-	if f.mod == nil {
+	if f.g == nil {
 		return 0
 	}
-	return f.used(int64(f.mod.ExportedGlobal(meter.ExportFuel).Get()))
+	return f.used(f.g.getFuel())
 }
 
 // start binds the meter to its instance once the start function has run,
 // and lowers the guest's fuel so that even a limit below InitialFuel binds
 // exactly.
-func (f *fuelMeter) start(mod api.Module) error {
-	f.mod = mod
-	g, ok := mod.ExportedGlobal(meter.ExportFuel).(api.MutableGlobal)
-	if !ok {
-		return fmt.Errorf("%w: fuel global missing", ErrBadModule)
-	}
+func (f *fuelMeter) start(g fuelGlobal) error {
+	f.g = g
 	if f.limit == 0 {
 		return nil
 	}
-	cur := int64(g.Get())
+	cur := g.getFuel()
 	used := f.used(cur)
 	if used > f.limit {
 		return fmt.Errorf("%w (%d units)", ErrFuel, f.limit)
 	}
 	if left := int64(f.limit - used); cur > left {
 		f.given -= cur - left
-		g.Set(uint64(left))
+		g.setFuel(left)
 	}
 	return nil
 }
@@ -78,29 +68,25 @@ func newFuelMeter(limit uint64) *fuelMeter {
 // refill runs when the guest's fuel drops below zero: it stops a guest
 // whose deadline passed or whose limit is spent, else hands out the next
 // slice, never past the limit, so the limit binds exactly.
-func (f *fuelMeter) refill(ctx context.Context, mod api.Module) {
+func (f *fuelMeter) refill(ctx context.Context, g fuelGlobal) {
 	if err := ctx.Err(); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			panic(hostfuncs.Trap{Err: ErrTimeout})
+			panic(hostTrap(ErrTimeout))
 		}
-		panic(hostfuncs.Trap{Err: err})
+		panic(hostTrap(err))
 	}
-	g, ok := mod.ExportedGlobal(meter.ExportFuel).(api.MutableGlobal)
-	if !ok {
-		panic(hostfuncs.Trap{Err: fmt.Errorf("%w: fuel global missing", ErrBadModule)})
-	}
-	cur := int64(g.Get())
+	cur := g.getFuel()
 	used := f.used(cur)
 	next := int64(fuelSlice)
 	if f.limit > 0 {
 		if used > f.limit {
-			panic(hostfuncs.Trap{Err: fmt.Errorf("%w (%d units)", ErrFuel, f.limit)})
+			panic(hostTrap(fmt.Errorf("%w (%d units)", ErrFuel, f.limit)))
 		}
 		// The guest next calls refill after next more units.
 		next = min(next, int64(f.limit-used)+1)
 	}
 	f.given += next
-	g.Set(uint64(cur + next))
+	g.setFuel(cur + next)
 }
 
 // meterVersion names the instrumenter's output format in the cache; change
@@ -151,23 +137,5 @@ func writeFileAtomic(path string, data []byte) error {
 	if err != nil {
 		os.Remove(f.Name())
 	}
-	return err
-}
-
-// instantiateMeter provides the refill import in a wazero runtime; it finds
-// the calling instance's meter in the call's context.
-func instantiateMeter(ctx context.Context, wz wazero.Runtime) error {
-	_, err := wz.NewHostModuleBuilder(meter.ImportModule).
-		NewFunctionBuilder().
-		WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, mod api.Module, _ []uint64) {
-			f, _ := ctx.Value(fuelKey{}).(*fuelMeter)
-			if f == nil {
-				panic(hostfuncs.Trap{Err: ErrNoInstance})
-			}
-			f.refill(ctx, mod)
-		}), nil, nil).
-		WithName(meter.ImportName).
-		Export(meter.ImportName).
-		Instantiate(ctx)
 	return err
 }

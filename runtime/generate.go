@@ -30,9 +30,12 @@ type Job struct {
 	Budget uint64
 	// Timeout bounds wall-clock time (0: none beyond ctx).
 	Timeout time.Duration
-	// Fuel bounds the guest's own computation (0: unlimited); see
-	// SessionOptions.Fuel.
+	// Fuel bounds the guest's own computation (0: unlimited), the same on
+	// every engine; see SessionOptions.Fuel.
 	Fuel uint64
+	// EngineFuel bounds the engine's own instruction fuel (0: unlimited;
+	// wasmtime only); see SessionOptions.EngineFuel.
+	EngineFuel uint64
 	// PrefillChunk bounds positions per forward call while reading the
 	// prompt (0: DefaultPrefillChunk; 1: token by token; never more than the
 	// bundle's batch). Results do not depend on it.
@@ -89,6 +92,7 @@ type Result struct {
 	Positions    int       // positions computed: prompt + generated − 1
 	WorkUnits    uint64
 	Fuel         uint64        // guest fuel: function entries and loop iterations
+	EngineFuel   uint64        // the engine's own fuel (wasmtime; 0 elsewhere)
 	Startup      time.Duration // instantiating the guest and its dna_init
 	Prefill      time.Duration // tokenizing and reading the prompt
 	Decode       time.Duration // sampling and forwarding the generated tokens
@@ -147,6 +151,7 @@ func (md *Model) GenerateWith(ctx context.Context, job Job, so SessionOptions, c
 	so.Sample = job.SampleParams()
 	so.Timeout = job.Timeout
 	so.Fuel = job.Fuel
+	so.EngineFuel = job.EngineFuel
 	so.Walltime = job.Walltime
 	ctxLen := md.m.Model.ContextLength
 	budget := job.Budget
@@ -255,6 +260,7 @@ func (md *Model) GenerateWith(ctx context.Context, job Job, so SessionOptions, c
 	res.Digest = s.Digest(res.Positions)
 	res.WorkUnits = s.WorkUnits()
 	res.Fuel = s.Fuel()
+	res.EngineFuel = s.EngineFuel()
 	res.Total = time.Since(start)
 	res.Decode = res.Total - res.Startup - res.Prefill
 	return res, nil

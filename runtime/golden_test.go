@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dnahost/dnahost/bundle"
 	"github.com/dnahost/dnahost/internal/testmodels"
 	"github.com/dnahost/dnahost/kernels"
 	"github.com/dnahost/dnahost/runtime"
@@ -32,6 +33,7 @@ func newRuntime(tb testing.TB, c runtime.Config) *runtime.Runtime {
 	if c.CacheDir == "" {
 		c.CacheDir = cacheDir
 	}
+
 	rt, err := runtime.New(context.Background(), c)
 	if err != nil {
 		tb.Fatal(err)
@@ -40,12 +42,37 @@ func newRuntime(tb testing.TB, c runtime.Config) *runtime.Runtime {
 	return rt
 }
 
+// testEngines are the engines the engine-dependent tests run on: every
+// engine this build has (wasmtime only with -tags wasmtime), or the one
+// DNA_TEST_ENGINE names.
+func testEngines(tb testing.TB) []runtime.Engine {
+	if s := os.Getenv("DNA_TEST_ENGINE"); s != "" {
+		e, err := runtime.ParseEngine(s)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return []runtime.Engine{e}
+	}
+	return runtime.Engines()
+}
+
+// forEachEngine runs f as a subtest per engine.
+func forEachEngine(t *testing.T, f func(t *testing.T, e runtime.Engine)) {
+	for _, e := range testEngines(t) {
+		t.Run(string(e), func(t *testing.T) { f(t, e) })
+	}
+}
+
 // TestGolden: greedy stories260K reproduces llama2.c's run.c byte for byte,
-// for both recorded lengths. llama2.c's -n counts prompt positions, so -n N
-// generates N+1−len(prompt) tokens.
+// for both recorded lengths, on every engine. llama2.c's -n counts prompt
+// positions, so -n N generates N+1−len(prompt) tokens.
 func TestGolden(t *testing.T) {
 	b := testmodels.Stories260K(t, kernels.F32)
-	rt := newRuntime(t, runtime.Config{})
+	forEachEngine(t, func(t *testing.T, e runtime.Engine) { golden(t, b, e) })
+}
+
+func golden(t *testing.T, b *bundle.Bundle, e runtime.Engine) {
+	rt := newRuntime(t, runtime.Config{Engine: e})
 	md, err := rt.Load(context.Background(), b)
 	if err != nil {
 		t.Fatal(err)

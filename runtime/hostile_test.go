@@ -36,14 +36,19 @@ func hostileBundle(t testing.TB, code []byte, attack string) *bundle.Bundle {
 	return b
 }
 
-// TestHostileGuests runs real malicious WebAssembly modules. Each must end
-// with a clear error within its limit, and the host must stay healthy: the
-// next job on the same runtime runs normally.
+// TestHostileGuests runs real malicious WebAssembly modules on every
+// engine. Each must end with the same clear error within its limit on every
+// engine, and the host must stay healthy: the next job on the same runtime
+// runs normally.
 func TestHostileGuests(t *testing.T) {
 	dir := testmodels.RepoRoot(t) + "/runtime/testdata/testguest"
 	code := testmodels.BuildGuest(t, dir)
+	forEachEngine(t, func(t *testing.T, e runtime.Engine) { hostileGuests(t, code, e) })
+}
+
+func hostileGuests(t *testing.T, code []byte, e runtime.Engine) {
 	ctx := context.Background()
-	rt := newRuntime(t, runtime.Config{})
+	rt := newRuntime(t, runtime.Config{Engine: e})
 
 	// A well-behaved run on the same module, for comparison after each attack.
 	good := hostileBundle(t, code, "none")
@@ -91,7 +96,7 @@ func TestHostileGuests(t *testing.T) {
 		fuel   uint64
 	}{
 		{"spin", 0, 300 * time.Millisecond, is(runtime.ErrTimeout), 0},
-		{"spin", 0, 20 * time.Second, is(runtime.ErrFuel), 50_000_000},
+		{"spin", 0, 20 * time.Second, is(runtime.ErrFuel), 5_000_000},
 		{"membomb", 0, 20 * time.Second, is(runtime.ErrMemory), 0},
 		{"flood", 1_000_000, 20 * time.Second, is(runtime.ErrBudget), 0},
 		{"logflood", 1_000_000, 20 * time.Second, is(runtime.ErrBudget), 0},
@@ -143,21 +148,92 @@ func TestHostileGuests(t *testing.T) {
 func TestUnknownImportRefused(t *testing.T) {
 	dir := testmodels.RepoRoot(t) + "/runtime/testdata/testguest"
 	code := testmodels.BuildGuest(t, dir, "badimport")
-	rt := newRuntime(t, runtime.Config{})
-	_, err := rt.Load(context.Background(), hostileBundle(t, code, "none"))
-	if !errors.Is(err, runtime.ErrBadModule) {
-		t.Fatalf("want ErrBadModule, got %v", err)
-	}
-	t.Log(err)
+	forEachEngine(t, func(t *testing.T, e runtime.Engine) {
+		rt := newRuntime(t, runtime.Config{Engine: e})
+		_, err := rt.Load(context.Background(), hostileBundle(t, code, "none"))
+		if !errors.Is(err, runtime.ErrBadModule) {
+			t.Fatalf("want ErrBadModule, got %v", err)
+		}
+		t.Log(err)
+	})
 }
 
 // A bundle that asks for more than the node allows is refused at load.
 func TestResourceCaps(t *testing.T) {
 	b := testmodels.Synthetic(t, "tiny", testmodels.Tiny, kernels.F32)
-	rt := newRuntime(t, runtime.Config{MaxTensorBytes: 1024})
-	if _, err := rt.Load(context.Background(), b); !errors.Is(err, runtime.ErrLimits) {
-		t.Fatalf("want ErrLimits, got %v", err)
-	}
+	forEachEngine(t, func(t *testing.T, e runtime.Engine) {
+		rt := newRuntime(t, runtime.Config{Engine: e, MaxTensorBytes: 1024})
+		if _, err := rt.Load(context.Background(), b); !errors.Is(err, runtime.ErrLimits) {
+			t.Fatalf("want ErrLimits, got %v", err)
+		}
+	})
+}
+
+// Fuel exhaustion stops a guest spinning without host calls at the same
+// count on every run and every engine; on wasmtime the engine's own fuel
+// does too, at exactly its limit.
+func TestFuelStopsSpinExactly(t *testing.T) {
+	code := testmodels.BuildGuest(t, testmodels.RepoRoot(t)+"/runtime/testdata/testguest")
+	ctx := context.Background()
+	const limit = 3_000_000
+	var want uint64
+	forEachEngine(t, func(t *testing.T, e runtime.Engine) {
+		rt := newRuntime(t, runtime.Config{Engine: e})
+		md, err := rt.Load(ctx, hostileBundle(t, code, "spin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer md.Close(ctx)
+		spin := func(o runtime.SessionOptions) *runtime.Session {
+			o.Timeout = 60 * time.Second
+			s, err := md.NewSession(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		for run := 0; run < 3; run++ {
+			s := spin(runtime.SessionOptions{Fuel: limit})
+			err := s.Forward([]int32{1}, 0)
+			if !errors.Is(err, runtime.ErrFuel) {
+				t.Fatalf("run %d: want ErrFuel, got %v", run, err)
+			}
+			got := s.Fuel()
+			s.Close()
+			if want == 0 {
+				want = got
+				t.Logf("a %d-unit fuel limit stops the spinning guest after %d units", limit, got)
+			} else if got != want {
+				t.Fatalf("run %d: stopped after %d units, before %d", run, got, want)
+			}
+		}
+		if e != runtime.EngineWasmtime {
+			if _, err := md.NewSession(ctx, runtime.SessionOptions{EngineFuel: 1000}); !errors.Is(err, runtime.ErrJob) {
+				t.Fatalf("engine fuel on %s: want ErrJob, got %v", e, err)
+			}
+			return
+		}
+		var first uint64
+		for run := 0; run < 3; run++ {
+			s := spin(runtime.SessionOptions{EngineFuel: 50_000_000})
+			init := s.EngineFuel()
+			err := s.Forward([]int32{1}, 0)
+			if !errors.Is(err, runtime.ErrEngineFuel) {
+				t.Fatalf("run %d: want ErrEngineFuel, got %v", run, err)
+			}
+			got := s.EngineFuel()
+			s.Close()
+			if got != 50_000_000 {
+				t.Fatalf("run %d: engine fuel ran out after %d units, limit 50000000", run, got)
+			}
+			if first == 0 {
+				first = init
+			} else if init != first {
+				t.Fatalf("run %d: start-up took %d engine fuel, before %d", run, init, first)
+			}
+		}
+		t.Logf("engine fuel: start-up %d units, the spin stopped at exactly its 50000000-unit limit", first)
+	})
 }
 
 // The guest's WASI is closed and deterministic: no environment, arguments
@@ -165,8 +241,20 @@ func TestResourceCaps(t *testing.T) {
 // the job's seed.
 func TestWASIClosedAndDeterministic(t *testing.T) {
 	code := testmodels.BuildGuest(t, testmodels.RepoRoot(t)+"/runtime/testdata/testguest")
+	var first string
+	forEachEngine(t, func(t *testing.T, e runtime.Engine) {
+		a := wasiReport(t, code, e)
+		if first == "" {
+			first = a
+		} else if a != first {
+			t.Fatalf("%s's guest sees\n%s\nthe first engine's\n%s", e, a, first)
+		}
+	})
+}
+
+func wasiReport(t *testing.T, code []byte, e runtime.Engine) string {
 	ctx := context.Background()
-	rt := newRuntime(t, runtime.Config{})
+	rt := newRuntime(t, runtime.Config{Engine: e})
 	md, err := rt.Load(ctx, hostileBundle(t, code, "wasi"))
 	if err != nil {
 		t.Fatal(err)
@@ -193,4 +281,5 @@ func TestWASIClosedAndDeterministic(t *testing.T) {
 	if c := report(2, when); c == a {
 		t.Error("the random source ignores the job's seed")
 	}
+	return a
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/dnahost/dnahost/bundle"
 	"github.com/dnahost/dnahost/hostfuncs"
@@ -22,20 +19,17 @@ import (
 // on the backend, ready to instantiate per job. It is safe for concurrent
 // use; each Session is one instance.
 type Model struct {
-	rt       *Runtime
-	b        *bundle.Bundle
-	m        *bundle.Manifest
-	wz       wazero.Runtime
-	compiled wazero.CompiledModule
-	weights  map[string]kernels.Tensor
-	pages    uint32
-	limits   hostfuncs.Limits
+	rt      *Runtime
+	b       *bundle.Bundle
+	m       *bundle.Manifest
+	cm      compiled
+	weights map[string]kernels.Tensor
+	pages   uint32
+	limits  hostfuncs.Limits
 
 	filesMu sync.Mutex
 	files   map[string]kernels.Tensor
 }
-
-type instanceKey struct{}
 
 // required guest exports and their signatures (all i32).
 var guestExports = map[string][2]int{ // name → (params, results)
@@ -70,30 +64,22 @@ func (r *Runtime) Load(ctx context.Context, b *bundle.Bundle) (*Model, error) {
 	}
 	md := &Model{rt: r, b: b, m: m, pages: pages, files: map[string]kernels.Tensor{},
 		limits: hostfuncs.Limits{MaxHandles: res.Handles, MaxTensorBytes: tb, MaxPositions: m.Model.ContextLength}}
-	md.wz = wazero.NewRuntimeWithConfig(ctx, r.wazeroConfig(pages))
 	ok := false
 	defer func() {
 		if !ok {
 			md.Close(ctx)
 		}
 	}()
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, md.wz); err != nil {
-		return nil, err
-	}
-	if err := instantiateHost(ctx, md.wz); err != nil {
-		return nil, err
-	}
-	if err := instantiateMeter(ctx, md.wz); err != nil {
-		return nil, err
-	}
 	if code, err = r.instrument(code); err != nil {
 		return nil, err
 	}
-	md.compiled, err = md.wz.CompileModule(ctx, code)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadModule, err)
+	if err := checkDeclared(code, pages); err != nil {
+		return nil, err
 	}
-	if err := checkModule(md.compiled); err != nil {
+	if md.cm, err = r.eng.compile(ctx, code, pages); err != nil {
+		return nil, err
+	}
+	if err := checkModule(md.cm, code); err != nil {
 		return nil, err
 	}
 	if err := md.loadWeights(); err != nil {
@@ -103,84 +89,23 @@ func (r *Runtime) Load(ctx context.Context, b *bundle.Bundle) (*Model, error) {
 	return md, nil
 }
 
-func valueType(t hostfuncs.ValueType) api.ValueType {
-	switch t {
-	case hostfuncs.I64:
-		return api.ValueTypeI64
-	case hostfuncs.F32:
-		return api.ValueTypeF32
-	}
-	return api.ValueTypeI32
-}
-
-func valueTypes(ts []hostfuncs.ValueType) []api.ValueType {
-	out := make([]api.ValueType, len(ts))
-	for i, t := range ts {
-		out[i] = valueType(t)
-	}
-	return out
-}
-
-// instantiateHost binds the engine-neutral ABI table to wazero.
-func instantiateHost(ctx context.Context, wz wazero.Runtime) error {
-	hb := wz.NewHostModuleBuilder(hostfuncs.ModuleName)
-	for _, f := range hostfuncs.Functions() {
-		call := f.Call
-		hb.NewFunctionBuilder().
-			WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
-				in, _ := ctx.Value(instanceKey{}).(*hostfuncs.Instance)
-				if in == nil {
-					panic(hostfuncs.Trap{Err: ErrNoInstance})
-				}
-				call(in, mod.Memory(), stack)
-			}), valueTypes(f.Params), valueTypes(f.Results)).
-			WithName(f.Name).
-			Export(f.Name)
-	}
-	_, err := hb.Instantiate(ctx)
-	return err
-}
-
 // checkModule rejects modules that import anything but the ABI and WASI,
 // or that lack the guest exports.
-func checkModule(cm wazero.CompiledModule) error {
-	abi := map[string]hostfuncs.Function{}
-	for _, f := range hostfuncs.Functions() {
-		abi[f.Name] = f
+func checkModule(cm compiled, code []byte) error {
+	if err := checkImports(cm, code, hostfuncs.ModuleName, wasiModule, meter.ImportModule); err != nil {
+		return err
 	}
-	for _, def := range cm.ImportedFunctions() {
-		mod, name, _ := def.Import()
-		switch mod {
-		case hostfuncs.ModuleName:
-			f, ok := abi[name]
-			if !ok {
-				return fmt.Errorf("%w: imports unknown function dna.%s", ErrBadModule, name)
-			}
-			if !slices.Equal(def.ParamTypes(), valueTypes(f.Params)) || !slices.Equal(def.ResultTypes(), valueTypes(f.Results)) {
-				return fmt.Errorf("%w: dna.%s imported with the wrong signature", ErrBadModule, name)
-			}
-		case wasi_snapshot_preview1.ModuleName:
-		case meter.ImportModule: // added by instrument; a guest's own import of it is refused there
-		default:
-			return fmt.Errorf("%w: imports %s.%s (only %q and %q are provided)", ErrBadModule, mod, name,
-				hostfuncs.ModuleName, wasi_snapshot_preview1.ModuleName)
-		}
-	}
-	if len(cm.ImportedMemories()) > 0 {
-		return fmt.Errorf("%w: imports a memory", ErrBadModule)
-	}
-	if _, ok := cm.ExportedMemories()["memory"]; !ok {
-		return fmt.Errorf("%w: exports no memory", ErrBadModule)
-	}
-	exports := cm.ExportedFunctions()
+	exports := exportedFuncs(cm)
 	var missing []string
-	for name, sig := range guestExports {
+	names := slices.Sorted(maps.Keys(guestExports))
+	for _, name := range names {
+		sig := guestExports[name]
 		def, ok := exports[name]
 		if !ok {
 			missing = append(missing, name)
 			continue
 		}
-		if len(def.ParamTypes()) != sig[0] || len(def.ResultTypes()) != sig[1] || !allI32(def.ParamTypes()) || !allI32(def.ResultTypes()) {
+		if len(def.params) != sig[0] || len(def.results) != sig[1] || !allI32(def.params) || !allI32(def.results) {
 			return fmt.Errorf("%w: export %s has the wrong signature", ErrBadModule, name)
 		}
 	}
@@ -190,9 +115,9 @@ func checkModule(cm wazero.CompiledModule) error {
 	return nil
 }
 
-func allI32(ts []api.ValueType) bool {
+func allI32(ts []valType) bool {
 	for _, t := range ts {
-		if t != api.ValueTypeI32 {
+		if t != valI32 {
 			return false
 		}
 	}
@@ -237,8 +162,8 @@ func (md *Model) Runtime() *Runtime { return md.rt }
 // Close frees the weights and the compiled module.
 func (md *Model) Close(ctx context.Context) error {
 	var err error
-	if md.wz != nil {
-		err = md.wz.Close(ctx)
+	if md.cm != nil {
+		err = md.cm.close(ctx)
 	}
 	for _, t := range md.weights {
 		md.rt.backend.Free(t)

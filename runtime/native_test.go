@@ -19,9 +19,13 @@ func newLlama() inference.Model { return llama.New() }
 // table gives the very same tokens, digest and work units as the sandbox:
 // the benchmark's comparison measures the sandbox and nothing else.
 func TestNativeMatchesSandbox(t *testing.T) {
+	forEachEngine(t, nativeMatchesSandbox)
+}
+
+func nativeMatchesSandbox(t *testing.T, e runtime.Engine) {
 	for _, q := range []kernels.DType{kernels.F32, kernels.Q8_0} {
 		b := testmodels.Synthetic(t, "tiny", testmodels.Tiny, q)
-		rt := newRuntime(t, runtime.Config{})
+		rt := newRuntime(t, runtime.Config{Engine: e})
 		ctx := context.Background()
 		md, err := rt.Load(ctx, b)
 		if err != nil {

@@ -4,14 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"time"
-
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/dnahost/dnahost/keys"
 	"github.com/dnahost/dnahost/runtime/internal/meter"
@@ -52,10 +46,9 @@ var ErrOutput = errors.New("module returned an invalid result")
 // (size) → ptr and entry points (ptr, len) → i64, where a non-negative
 // result is ptr<<32 | len of the output in its memory.
 type PureModule struct {
-	rt       *Runtime
-	wz       wazero.Runtime
-	compiled wazero.CompiledModule
-	lim      PureLimits
+	rt  *Runtime
+	cm  compiled
+	lim PureLimits
 }
 
 // LoadPure compiles a pure module.
@@ -64,40 +57,30 @@ func (r *Runtime) LoadPure(ctx context.Context, code []byte, lim PureLimits, ent
 	if lim.MemoryPages > r.cfg.MaxMemoryPages {
 		return nil, fmt.Errorf("%w: %d memory pages, node allows %d", ErrLimits, lim.MemoryPages, r.cfg.MaxMemoryPages)
 	}
-	p := &PureModule{rt: r, lim: lim, wz: wazero.NewRuntimeWithConfig(ctx, r.wazeroConfig(lim.MemoryPages))}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.wz); err != nil {
-		p.Close(ctx)
-		return nil, err
-	}
-	if err := instantiateMeter(ctx, p.wz); err != nil {
-		p.Close(ctx)
-		return nil, err
-	}
 	code, err := r.instrument(code)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkDeclared(code, lim.MemoryPages); err != nil {
+		return nil, err
+	}
+	cm, err := r.eng.compile(ctx, code, lim.MemoryPages)
+	if err != nil {
+		return nil, err
+	}
+	p := &PureModule{rt: r, lim: lim, cm: cm}
+	if err := checkImports(cm, code, wasiModule, meter.ImportModule); err != nil {
 		p.Close(ctx)
 		return nil, err
 	}
-	cm, err := p.wz.CompileModule(ctx, code)
-	if err != nil {
-		p.Close(ctx)
-		return nil, fmt.Errorf("%w: %v", ErrBadModule, err)
-	}
-	p.compiled = cm
-	for _, def := range cm.ImportedFunctions() {
-		if mod, name, _ := def.Import(); mod != wasi_snapshot_preview1.ModuleName && mod != meter.ImportModule {
-			p.Close(ctx)
-			return nil, fmt.Errorf("%w: imports %s.%s (a pure module may import only WASI)", ErrBadModule, mod, name)
-		}
-	}
-	exports := cm.ExportedFunctions()
-	if def, ok := exports["dna_alloc"]; !ok || len(def.ParamTypes()) != 1 || len(def.ResultTypes()) != 1 {
+	exports := exportedFuncs(cm)
+	if def, ok := exports["dna_alloc"]; !ok || len(def.params) != 1 || len(def.results) != 1 {
 		p.Close(ctx)
 		return nil, fmt.Errorf("%w: no dna_alloc(size) export", ErrBadModule)
 	}
 	for _, e := range entries {
 		def, ok := exports[e]
-		if !ok || len(def.ParamTypes()) != 2 || len(def.ResultTypes()) != 1 || def.ResultTypes()[0] != api.ValueTypeI64 {
+		if !ok || len(def.params) != 2 || len(def.results) != 1 || def.results[0] != valI64 {
 			p.Close(ctx)
 			return nil, fmt.Errorf("%w: no %s(ptr, len) → i64 export", ErrBadModule, e)
 		}
@@ -110,36 +93,33 @@ func (p *PureModule) Call(ctx context.Context, entry string, input []byte) ([]by
 	ctx, cancel := context.WithTimeout(ctx, p.lim.Timeout)
 	defer cancel()
 	fuel := newFuelMeter(p.lim.Fuel)
-	ctx = context.WithValue(ctx, fuelKey{}, fuel)
 	stderr := &tailBuffer{max: 2048}
 	seed := keys.SHA256([]byte("dna-pure-random"), input)
-	clock := &fakeClock{}
-	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
-		WithStdout(io.Discard).WithStderr(stderr).
-		WithWalltime(clock.walltime, 1).WithNanotime(clock.nanotime, 1).WithNanosleep(clock.sleep).
-		WithOsyield(func() {}).WithRandSource(rand.NewChaCha8(seed))
-	mod, err := p.wz.InstantiateModule(experimental.WithMemoryAllocator(ctx, p.rt.mem), p.compiled, cfg)
+	env := &instanceEnv{fuel: fuel, wasi: &wasiState{clock: &fakeClock{}, rand: rand.NewChaCha8(seed), stderr: stderr}}
+	ctx = context.WithValue(ctx, envKey{}, env)
+	env.ctx = ctx
+	inst, err := p.cm.instantiate(ctx, env)
 	if err != nil {
 		return nil, classify(ctx, err, stderr.String(), "instantiate")
 	}
-	defer mod.Close(context.Background())
-	if err := fuel.start(mod); err != nil {
+	defer inst.close()
+	if err := fuel.start(inst); err != nil {
 		return nil, fmt.Errorf("%s: %w", entry, err)
 	}
 	fail := func(err error) ([]byte, error) { return nil, classify(ctx, err, stderr.String(), entry) }
-	res, err := mod.ExportedFunction("dna_alloc").Call(ctx, uint64(max(len(input), 1)))
-	if err != nil {
+	stack := []uint64{uint64(max(len(input), 1)), 0}
+	if err := inst.export("dna_alloc").call(ctx, stack); err != nil {
 		return fail(err)
 	}
-	ptr := uint32(res[0])
-	if ptr == 0 || !mod.Memory().Write(ptr, input) {
+	ptr := uint32(stack[0])
+	if ptr == 0 || !inst.memory().Write(ptr, input) {
 		return nil, fmt.Errorf("%s: %w: dna_alloc gave no room for %d bytes", entry, ErrOutput, len(input))
 	}
-	res, err = mod.ExportedFunction(entry).Call(ctx, uint64(ptr), uint64(len(input)))
-	if err != nil {
+	stack[0], stack[1] = uint64(ptr), uint64(len(input))
+	if err := inst.export(entry).call(ctx, stack); err != nil {
 		return fail(err)
 	}
-	v := int64(res[0])
+	v := int64(stack[0])
 	if v < 0 {
 		return nil, fmt.Errorf("%s: %w (code %d): %s", entry, ErrGuest, v, guestReport(stderr.String()))
 	}
@@ -147,7 +127,7 @@ func (p *PureModule) Call(ctx context.Context, entry string, input []byte) ([]by
 	if int(olen) > p.lim.MaxOutput {
 		return nil, fmt.Errorf("%s: %w: %d bytes, limit %d", entry, ErrOutput, olen, p.lim.MaxOutput)
 	}
-	out, ok := mod.Memory().Read(optr, olen)
+	out, ok := inst.memory().Read(optr, olen)
 	if !ok {
 		return nil, fmt.Errorf("%s: %w: [%#x,+%d) outside memory", entry, ErrOutput, optr, olen)
 	}
@@ -155,4 +135,4 @@ func (p *PureModule) Call(ctx context.Context, entry string, input []byte) ([]by
 }
 
 // Close frees the compiled module.
-func (p *PureModule) Close(ctx context.Context) error { return p.wz.Close(ctx) }
+func (p *PureModule) Close(ctx context.Context) error { return p.cm.close(ctx) }

@@ -5,36 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-
-	"github.com/tetratelabs/wazero"
 
 	"github.com/dnahost/dnahost/kernels"
 	"github.com/dnahost/dnahost/kernels/cpu"
 )
-
-// Engine selects how WebAssembly runs.
-type Engine string
-
-const (
-	// EngineCompiler compiles modules to machine code (the default where
-	// wazero supports it; falls back to the interpreter elsewhere).
-	EngineCompiler Engine = "compiler"
-	// EngineInterpreter interprets modules: slower to run, faster to start.
-	EngineInterpreter Engine = "interpreter"
-)
-
-// ParseEngine accepts "compiler", "interpreter" (and wazero-style aliases).
-func ParseEngine(s string) (Engine, error) {
-	switch s {
-	case "", "compiler", "wazero":
-		return EngineCompiler, nil
-	case "interpreter", "interp", "wazero-interp":
-		return EngineInterpreter, nil
-	}
-	return "", fmt.Errorf("runtime: unknown engine %q (compiler or interpreter)", s)
-}
 
 // Node-wide caps. A bundle asking for more is refused.
 const (
@@ -42,13 +16,14 @@ const (
 	DefaultMaxTensorBytes = 8 << 30 // host tensor memory per instance
 )
 
-// Config configures a Runtime. The zero value means: compiler engine, a
+// Config configures a Runtime. The zero value means: the wazero compiler, a
 // compilation cache in the user cache directory, a CPU backend on all cores,
 // and the default caps.
 type Config struct {
 	Engine Engine
-	// CacheDir holds compiled modules between runs; "" means
-	// $XDG_CACHE_HOME/dnahost/wazero (or the platform's equivalent).
+	// CacheDir holds compiled modules between runs (every engine's, each
+	// under its own names); "" means $XDG_CACHE_HOME/dnahost/wazero (or the
+	// platform's equivalent).
 	CacheDir string
 	// NoDiskCache disables the on-disk compilation cache.
 	NoDiskCache bool
@@ -79,13 +54,12 @@ func (c Config) Validate() error {
 // Runtime compiles and runs bundles. It is safe for concurrent use.
 type Runtime struct {
 	cfg      Config
-	cache    wazero.CompilationCache
+	eng      engine
 	backend  kernels.Backend
 	ownsBE   bool
 	log      *slog.Logger
 	engine   Engine
 	cacheDir string
-	mem      *memPool
 }
 
 // New makes a Runtime.
@@ -93,7 +67,7 @@ func New(ctx context.Context, c Config) (*Runtime, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Runtime{cfg: c, backend: c.Backend, log: c.Logger, mem: newMemPool()}
+	r := &Runtime{cfg: c, backend: c.Backend, log: c.Logger}
 	r.engine, _ = ParseEngine(string(c.Engine))
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -104,32 +78,24 @@ func New(ctx context.Context, c Config) (*Runtime, error) {
 	if r.cfg.MaxTensorBytes == 0 {
 		r.cfg.MaxTensorBytes = DefaultMaxTensorBytes
 	}
+	if !c.NoDiskCache {
+		r.cacheDir = c.CacheDir
+		if r.cacheDir == "" {
+			r.cacheDir = defaultCacheDir()
+		}
+	}
+	eng, err := engineFactories[r.engine](r)
+	if err != nil {
+		return nil, err
+	}
+	r.eng = eng
 	if r.backend == nil {
 		be, err := cpu.New(cpu.Options{})
 		if err != nil {
+			eng.close(ctx)
 			return nil, err
 		}
 		r.backend, r.ownsBE = be, true
-	}
-	if !c.NoDiskCache {
-		dir := c.CacheDir
-		if dir == "" {
-			base, err := os.UserCacheDir()
-			if err == nil {
-				dir = filepath.Join(base, "dnahost", "wazero")
-			}
-		}
-		if dir != "" {
-			cache, err := wazero.NewCompilationCacheWithDir(dir)
-			if err != nil {
-				r.log.Warn("compilation cache unavailable; compiling in memory", "dir", dir, "err", err)
-			} else {
-				r.cache, r.cacheDir = cache, dir
-			}
-		}
-	}
-	if r.cache == nil {
-		r.cache = wazero.NewCompilationCache()
 	}
 	return r, nil
 }
@@ -143,27 +109,15 @@ func (r *Runtime) Engine() Engine { return r.engine }
 // CacheDir is the on-disk compilation cache, or "" when there is none.
 func (r *Runtime) CacheDir() string { return r.cacheDir }
 
-// Close releases the compilation cache and, if the runtime made it, the
-// backend. Models loaded from it must be closed first.
+// Close releases the engine and, if the runtime made it, the backend.
+// Models loaded from it must be closed first.
 func (r *Runtime) Close(ctx context.Context) error {
-	err := r.cache.Close(ctx)
+	err := r.eng.close(ctx)
 	if r.ownsBE {
 		err = errors.Join(err, r.backend.Close())
 	}
 	return err
 }
 
-func (r *Runtime) wazeroConfig(pages uint32) wazero.RuntimeConfig {
-	var rc wazero.RuntimeConfig
-	if r.engine == EngineInterpreter {
-		rc = wazero.NewRuntimeConfigInterpreter()
-	} else {
-		rc = wazero.NewRuntimeConfig() // the compiler where supported
-	}
-	// No WithCloseOnContextDone: it costs a check at every loop header
-	// (20x on tight loops); the fuel meter's refill checks the deadline
-	// instead, every fuelSlice units.
-	return rc.WithMemoryLimitPages(pages).
-		WithCompilationCache(r.cache).
-		WithDebugInfoEnabled(false)
-}
+// engineFuel reports whether the engine meters its own fuel.
+func (r *Runtime) engineFuel() bool { return r.engine == EngineWasmtime }

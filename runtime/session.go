@@ -5,17 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/dnahost/dnahost/hostfuncs"
 	"github.com/dnahost/dnahost/kernels"
@@ -42,8 +37,13 @@ type SessionOptions struct {
 	Timeout time.Duration
 	// Fuel bounds the guest's own computation, in function entries and
 	// loop iterations (0: unlimited). Unlike Timeout it binds at the same
-	// point on every node; running out is ErrFuel.
+	// point on every node and engine; running out is ErrFuel.
 	Fuel uint64
+	// EngineFuel bounds the engine's own instruction-level fuel (0:
+	// unlimited): wasmtime's, which charges about one unit per instruction.
+	// It binds at the same point on every run of the same engine; running
+	// out is ErrEngineFuel. Other engines refuse a nonzero EngineFuel.
+	EngineFuel uint64
 	// Walltime is the fixed time the guest's clock reads (WASI).
 	Walltime time.Time
 	// NewGuest replaces the WebAssembly guest (native comparison runs).
@@ -62,6 +62,7 @@ type Session struct {
 	logitsCap int
 	stderr    *tailBuffer
 	fuel      *fuelMeter
+	inst      instance
 	failed    error
 	closed    bool
 }
@@ -70,6 +71,9 @@ type Session struct {
 func (md *Model) NewSession(ctx context.Context, o SessionOptions) (*Session, error) {
 	if err := kernels.CheckSample(dummyTensor{}, 0, o.Sample); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrJob, err)
+	}
+	if o.EngineFuel > 0 && o.NewGuest == nil && !md.rt.engineFuel() {
+		return nil, fmt.Errorf("%w: engine fuel needs the wasmtime engine (this runtime uses %s)", ErrJob, md.rt.engine)
 	}
 	lim := md.limits
 	lim.Budget = o.Budget
@@ -91,7 +95,6 @@ func (md *Model) NewSession(ctx context.Context, o SessionOptions) (*Session, er
 		s.ctx, s.cancel = context.WithCancel(ctx)
 	}
 	s.fuel = newFuelMeter(o.Fuel)
-	s.ctx = context.WithValue(context.WithValue(s.ctx, instanceKey{}, in), fuelKey{}, s.fuel)
 	if o.NewGuest != nil {
 		s.g, err = o.NewGuest(in)
 	} else {
@@ -271,6 +274,15 @@ func (s *Session) WorkUnits() uint64 { return s.in.Work() }
 // Fuel is the guest fuel spent so far (0 for a native guest).
 func (s *Session) Fuel() uint64 { return s.fuel.Used() }
 
+// EngineFuel is the engine's own fuel spent so far (wasmtime; 0 on other
+// engines and for a native guest).
+func (s *Session) EngineFuel() uint64 {
+	if s.inst == nil {
+		return 0
+	}
+	return s.inst.engineFuel()
+}
+
 // Close ends the instance and frees its tensors.
 func (s *Session) Close() error {
 	if s.closed {
@@ -296,9 +308,9 @@ func (e *guestError) Error() string { return fmt.Sprintf("guest returned %d", e.
 
 type wasmGuest struct {
 	ctx                               context.Context
-	mod                               api.Module
-	init, alloc, tokenize, detok, fwd api.Function
-	free                              api.Function
+	inst                              instance
+	init, alloc, tokenize, detok, fwd guestFunc
+	free                              guestFunc
 	scratch                           uint32
 	scratchCap                        uint32
 	stack                             []uint64
@@ -311,28 +323,23 @@ func (md *Model) instantiate(s *Session, o SessionOptions) (Guest, error) {
 		clock.wall = 0
 	}
 	seed := keys.SHA256([]byte("dna-wasi-random"), binary.LittleEndian.AppendUint64(nil, o.Sample.Seed))
-	cfg := wazero.NewModuleConfig().
-		WithName("").
-		WithStartFunctions("_initialize").
-		WithStdout(io.Discard).
-		WithStderr(s.stderr).
-		WithWalltime(clock.walltime, 1).
-		WithNanotime(clock.nanotime, 1).
-		WithNanosleep(clock.sleep).
-		WithOsyield(func() {}).
-		WithRandSource(rand.NewChaCha8(seed))
-	mod, err := md.wz.InstantiateModule(experimental.WithMemoryAllocator(s.ctx, md.rt.mem), md.compiled, cfg)
+	env := &instanceEnv{in: s.in, fuel: s.fuel, engineFuelLimit: o.EngineFuel,
+		wasi: &wasiState{clock: clock, rand: rand.NewChaCha8(seed), stderr: s.stderr}}
+	s.ctx = context.WithValue(s.ctx, envKey{}, env)
+	env.ctx = s.ctx
+	inst, err := md.cm.instantiate(s.ctx, env)
 	if err != nil {
 		return nil, classify(s.ctx, err, s.stderrTail(), "instantiate")
 	}
-	if err := s.fuel.start(mod); err != nil {
-		mod.Close(context.Background())
+	s.inst = inst
+	if err := s.fuel.start(inst); err != nil {
+		inst.close()
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
-	g := &wasmGuest{ctx: s.ctx, mod: mod, stack: make([]uint64, 4),
-		init: mod.ExportedFunction("dna_init"), alloc: mod.ExportedFunction("dna_alloc"),
-		tokenize: mod.ExportedFunction("dna_tokenize"), detok: mod.ExportedFunction("dna_detokenize"),
-		fwd: mod.ExportedFunction("dna_forward"), free: mod.ExportedFunction("dna_free")}
+	g := &wasmGuest{ctx: s.ctx, inst: inst, stack: make([]uint64, 4),
+		init: inst.export("dna_init"), alloc: inst.export("dna_alloc"),
+		tokenize: inst.export("dna_tokenize"), detok: inst.export("dna_detokenize"),
+		fwd: inst.export("dna_forward"), free: inst.export("dna_free")}
 	return g, nil
 }
 
@@ -355,9 +362,9 @@ func (c *fakeClock) sleep(ns int64) {
 	}
 }
 
-func (g *wasmGuest) callStack(f api.Function, params ...uint64) (int32, error) {
+func (g *wasmGuest) callStack(f guestFunc, params ...uint64) (int32, error) {
 	copy(g.stack, params)
-	if err := f.CallWithStack(g.ctx, g.stack); err != nil {
+	if err := f.call(g.ctx, g.stack); err != nil {
 		return 0, err
 	}
 	return int32(uint32(g.stack[0])), nil
@@ -395,7 +402,7 @@ func (g *wasmGuest) buffer(n int) (uint32, error) {
 	if p == 0 {
 		return 0, fmt.Errorf("%w: dna_alloc(%d) failed", ErrMemory, size)
 	}
-	if _, ok := g.mod.Memory().Read(uint32(p), uint32(size)); !ok {
+	if _, ok := g.inst.memory().Read(uint32(p), uint32(size)); !ok {
 		return 0, fmt.Errorf("%w: dna_alloc returned a buffer outside memory", ErrBadTokens)
 	}
 	g.scratch, g.scratchCap = uint32(p), uint32(size)
@@ -409,7 +416,7 @@ func (g *wasmGuest) Tokenize(text string) ([]int32, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !g.mod.Memory().WriteString(buf, text) {
+		if !g.inst.memory().Write(buf, []byte(text)) {
 			return nil, fmt.Errorf("%w: cannot write prompt", ErrMemory)
 		}
 		out := buf + uint32(len(text))
@@ -427,7 +434,7 @@ func (g *wasmGuest) Tokenize(text string) ([]int32, error) {
 			capTokens = int(n)
 			continue
 		}
-		raw, ok := g.mod.Memory().Read(out, uint32(4*n))
+		raw, ok := g.inst.memory().Read(out, uint32(4*n))
 		if !ok {
 			return nil, fmt.Errorf("%w: token buffer outside memory", ErrBadTokens)
 		}
@@ -461,7 +468,7 @@ func (g *wasmGuest) Detokenize(prev, tok int32) ([]byte, error) {
 			capBytes = int(n)
 			continue
 		}
-		raw, ok := g.mod.Memory().Read(buf, uint32(n))
+		raw, ok := g.inst.memory().Read(buf, uint32(n))
 		if !ok {
 			return nil, fmt.Errorf("%w: piece outside memory", ErrBadTokens)
 		}
@@ -475,7 +482,7 @@ func (g *wasmGuest) Forward(tokens []int32, pos int, logits hostfuncs.Handle) er
 	if err != nil {
 		return err
 	}
-	raw, ok := g.mod.Memory().Read(buf, uint32(4*len(tokens)))
+	raw, ok := g.inst.memory().Read(buf, uint32(4*len(tokens)))
 	if !ok {
 		return fmt.Errorf("%w: token buffer outside memory", ErrMemory)
 	}
@@ -492,7 +499,10 @@ func (g *wasmGuest) Forward(tokens []int32, pos int, logits hostfuncs.Handle) er
 	return nil
 }
 
-func (g *wasmGuest) Close() error { return g.mod.Close(context.Background()) }
+func (g *wasmGuest) Close() error {
+	g.inst.close()
+	return nil
+}
 
 // tailBuffer keeps the first and the last max bytes written (the guest's
 // stderr): a Go guest states why it crashed first ("fatal error: …",

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/dnahost/dnahost/bundle"
 	"github.com/dnahost/dnahost/consensus/verify"
@@ -23,12 +24,14 @@ func cmdRun(args []string, out, errOut io.Writer) error {
 	topk := fs.Int("topk", 0, "sample only from the k most likely tokens (0: all)")
 	seed := fs.Uint64("seed", 0, "seed of the job's fixed Gumbel noise")
 	threads := fs.Int("threads", 0, "kernel threads (0: all cores); results do not depend on it")
-	engine := fs.String("engine", "compiler", "WebAssembly engine: compiler or interpreter")
+	engine := fs.String("engine", "wazero", "WebAssembly engine: "+engineNames())
 	backend := fs.String("backend", "auto", "kernel backend: auto or cpu")
 	generic := fs.Bool("generic", false, "use the portable kernel loops instead of SIMD (same results)")
 	asJSON := fs.Bool("json", false, "print the claim as JSON instead of streaming text")
 	budget := fs.Uint64("budget", 0, "work-unit budget (0: 4× the bundle's estimate)")
 	timeout := fs.Duration("timeout", 0, "wall-clock limit (0: none)")
+	fuel := fs.Uint64("fuel", 0, "guest fuel limit: function entries and loop iterations, counted alike on every engine (0: none)")
+	engineFuel := fs.Uint64("engine-fuel", 0, "limit of wasmtime's own instruction fuel (0: none; --engine wasmtime only)")
 	chunk := fs.Int("prefill-chunk", 0, "prompt positions per forward call (0: 256; 1: token by token)")
 	noCache := fs.Bool("no-cache", false, "do not use the on-disk compilation cache")
 	pos, err := parse(fs, args)
@@ -45,8 +48,11 @@ func cmdRun(args []string, out, errOut io.Writer) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
+	if *engineFuel > 0 && eng != runtime.EngineWasmtime {
+		return usagef("--engine-fuel needs --engine wasmtime (the engine is %s)", eng)
+	}
 	job := runtime.Job{Prompt: *prompt, MaxTokens: *n, Temperature: float32(*temp), TopK: *topk, Seed: *seed,
-		Budget: *budget, Timeout: *timeout, PrefillChunk: *chunk}
+		Budget: *budget, Timeout: *timeout, Fuel: *fuel, EngineFuel: *engineFuel, PrefillChunk: *chunk}
 	if err := job.Validate(); err != nil {
 		return usagef("%v", err)
 	}
@@ -105,7 +111,24 @@ func cmdRun(args []string, out, errOut io.Writer) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(errOut, "achieved tok/s: %.1f (%d tokens, stop: %s, digest %s, %d work units, %s, %s)\n",
-		res.TokensPerSecond(), len(res.Tokens), res.Stop, res.Digest, res.WorkUnits, rt.Engine(), be.Name())
+	fuelNote := fmt.Sprintf("%d fuel", res.Fuel)
+	if rt.Engine() == runtime.EngineWasmtime {
+		fuelNote += fmt.Sprintf(", %d engine fuel", res.EngineFuel)
+	}
+	fmt.Fprintf(errOut, "achieved tok/s: %.1f (%d tokens, stop: %s, digest %s, %d work units, %s, %s, %s)\n",
+		res.TokensPerSecond(), len(res.Tokens), res.Stop, res.Digest, res.WorkUnits, fuelNote, rt.Engine(), be.Name())
 	return nil
+}
+
+// engineNames lists the --engine values of this build.
+func engineNames() string {
+	var names []string
+	for _, e := range runtime.Engines() {
+		names = append(names, string(e))
+	}
+	s := strings.Join(names, ", ")
+	if len(names) == 2 {
+		s += " (wasmtime needs a build with CGO_ENABLED=1 -tags wasmtime)"
+	}
+	return s + "; compiler and interpreter name the wazero engines"
 }

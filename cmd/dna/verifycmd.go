@@ -23,7 +23,7 @@ func cmdVerify(args []string, out, errOut io.Writer) error {
 	samples := fs.Int("samples", verify.DefaultSamples, "RASTiC: interior positions to recompute")
 	seed := fs.Uint64("seed", 0, "RASTiC: seed choosing the positions (0: a fresh random seed)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	engine := fs.String("engine", "compiler", "WebAssembly engine: compiler or interpreter")
+	engine := fs.String("engine", "wazero", "WebAssembly engine: "+engineNames())
 	noCache := fs.Bool("no-cache", false, "do not use the on-disk compilation cache")
 	pos, err := parse(fs, args)
 	if err != nil {

@@ -28,6 +28,8 @@ type Claim struct {
 
 	Positions  int     `json:"positions"`
 	WorkUnits  uint64  `json:"work_units"`
+	Fuel       uint64  `json:"fuel"`                  // guest fuel, the same on every engine
+	EngineFuel uint64  `json:"engine_fuel,omitempty"` // wasmtime's own fuel
 	TokensPerS float64 `json:"tokens_per_s"`
 	PrefillMS  float64 `json:"prefill_ms"`
 	TotalMS    float64 `json:"total_ms"`
@@ -84,6 +86,7 @@ func NewClaim(bundle keys.Hash, prompt string, job runtime.Job, res *runtime.Res
 		Bundle: bundle.String(), Prompt: prompt, PromptTokens: res.PromptTokens, MaxTokens: job.MaxTokens,
 		Temperature: job.Temperature, TopK: job.TopK, Seed: job.Seed, Tokens: res.Tokens, Text: res.Text,
 		Stop: res.Stop, Digest: res.Digest.String(), Positions: res.Positions, WorkUnits: res.WorkUnits,
+		Fuel: res.Fuel, EngineFuel: res.EngineFuel,
 		TokensPerS: res.TokensPerSecond(),
 		PrefillMS:  float64(res.Prefill.Microseconds()) / 1000,
 		TotalMS:    float64(res.Total.Microseconds()) / 1000,

@@ -109,6 +109,16 @@ func (r *reader) blockType() error {
 // expr appends the expression at r, up to and including the end closing it,
 // to buf. With meter set it is a function body: the metering sequence goes
 // first and after every loop's block type.
+// constOp reports the opcodes a constant expression may hold: t.const,
+// global.get, ref.null, ref.func and end.
+func constOp(op byte) bool {
+	switch op {
+	case 0x41, 0x42, 0x43, 0x44, 0x23, 0xd0, 0xd2, 0x0b:
+		return true
+	}
+	return false
+}
+
 func (w *walker) expr(buf []byte, r *reader, meter bool) ([]byte, error) {
 	if meter {
 		buf = append(buf, w.prologue...)
@@ -123,6 +133,12 @@ func (w *walker) expr(buf []byte, r *reader, meter bool) ([]byte, error) {
 		}
 		if w.census != nil {
 			w.census[uint32(op)]++
+		}
+		if !meter && !constOp(op) {
+			// A constant expression: MVP and reference-type constants only
+			// (no extended constants), as wazero's core features v2 allow,
+			// so that no engine accepts what another refuses.
+			return nil, unsupported("opcode 0x%02x in a constant expression at offset %d", op, at)
 		}
 		switch immKind[op] {
 		case immNone:
