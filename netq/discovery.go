@@ -360,17 +360,19 @@ func (n *Node) dialLoop() {
 		case <-tick.C:
 		}
 		out, total := 0, 0
+		up := map[string]bool{} // addresses dialled and connected
 		for _, p := range n.peerList() {
 			total++
 			if p.outbound {
 				out++
+				up[p.conn.RemoteAddr().String()] = true
 			}
 		}
 		now := time.Now()
 		if total == 0 || out < n.cfg.TargetOutbound && n.book.Len() == 0 {
 			seedMu.Lock()
 			for _, s := range n.cfg.Seeds {
-				if now.Before(seedNext[s]) {
+				if up[s] || now.Before(seedNext[s]) {
 					continue
 				}
 				seedNext[s] = now.Add(time.Second << min(seedFails[s], 6))

@@ -14,7 +14,15 @@ type Hello struct {
 	Services    uint64
 	ListenAddrs []string // at most 8 "host:port", each at most 64 bytes
 	Height      uint64   // chain height
-	Agent       string   // at most 64 bytes
+	// Session is chosen at random each time the node starts: a second
+	// connection from a peer with a new session means the peer restarted
+	// and the first connection is dead.
+	Session uint64
+	// Conn numbers the sender's connections within its session: between
+	// two connections one node dialled to the same peer, both sides keep
+	// the later.
+	Conn  uint64
+	Agent string // at most 64 bytes
 }
 
 const (
@@ -23,7 +31,8 @@ const (
 	maxAgentLen    = 64
 )
 
-// Encode writes the payload: u64 services ‖ u8 n ‖ n × str ‖ u64 height ‖ str agent.
+// Encode writes the payload: u64 services ‖ u8 n ‖ n × str ‖ u64 height ‖
+// u64 session ‖ u64 conn ‖ str agent.
 func (m *Hello) Encode() []byte {
 	var w wbuf
 	w.u64(m.Services)
@@ -33,6 +42,8 @@ func (m *Hello) Encode() []byte {
 		w.str(truncate(a, maxAddrLen))
 	}
 	w.u64(m.Height)
+	w.u64(m.Session)
+	w.u64(m.Conn)
 	w.str(truncate(m.Agent, maxAgentLen))
 	return w
 }
@@ -49,6 +60,8 @@ func DecodeHello(b []byte) (*Hello, error) {
 		m.ListenAddrs = append(m.ListenAddrs, r.str(maxAddrLen))
 	}
 	m.Height = r.u64()
+	m.Session = r.u64()
+	m.Conn = r.u64()
 	m.Agent = r.str(maxAgentLen)
 	return m, r.done()
 }

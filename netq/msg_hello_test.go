@@ -6,7 +6,7 @@ func encHello(m *Hello) []byte { return m.Encode() }
 
 func TestHello(t *testing.T) {
 	roundTrip(t, &Hello{Services: ServiceCompute | ServiceStore, ListenAddrs: []string{"127.0.0.1:4000", "[::1]:4000"},
-		Height: 42, Agent: "dnahost/0.1"}, encHello, DecodeHello, false)
+		Height: 42, Session: 0x0123456789abcdef, Conn: 7, Agent: "dnahost/0.1"}, encHello, DecodeHello, false)
 	roundTrip(t, &Hello{}, encHello, DecodeHello, false)
 	// Over-long fields are cut on encode, refused on decode.
 	long := &Hello{ListenAddrs: make([]string, maxListenAddrs+3), Agent: string(make([]byte, 500))}

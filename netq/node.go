@@ -1,13 +1,17 @@
 package netq
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -51,6 +55,10 @@ type Node struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// session is announced in Hello, drawn at random each start: peers
+	// tell a restarted node from a second connection of a live one.
+	session uint64
+	conns   atomic.Uint64 // connections numbered for Hello.Conn
 
 	mu       sync.Mutex
 	peers    map[PeerID]*peer
@@ -138,7 +146,12 @@ func (n *Node) Start(ctx context.Context) error {
 	if n.cfg.Faults != nil {
 		pc = &faultyConn{PacketConn: udp, f: n.cfg.Faults}
 	}
-	n.tr = &quic.Transport{Conn: pc}
+	// The stateless reset key is derived from the identity, so it is the
+	// same after a restart: a node that crashed and came back on the same
+	// address resets its peers' stale connections at their next packet
+	// instead of leaving them to the idle timeout.
+	n.tr = &quic.Transport{Conn: pc, StatelessResetKey: statelessResetKey(n.key)}
+	n.session = rand.Uint64() | 1
 	n.ln, err = n.tr.Listen(n.tls, n.qcfg)
 	if err != nil {
 		udp.Close()
@@ -210,7 +223,8 @@ func (n *Node) acceptLoop() {
 }
 
 // Connect dials an address and waits for the handshake. want, if not zero,
-// is the peer ID the address must prove.
+// is the peer ID the address must prove; a peer already connected is not
+// dialled again.
 func (n *Node) Connect(ctx context.Context, addr string, want PeerID) (PeerID, error) {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
@@ -224,6 +238,10 @@ func (n *Node) Connect(ctx context.Context, addr string, want PeerID) (PeerID, e
 	if n.dialing[addr] {
 		n.mu.Unlock()
 		return PeerID{}, fmt.Errorf("netq: already dialling %s", addr)
+	}
+	if _, up := n.peers[want]; up && !want.IsZero() {
+		n.mu.Unlock()
+		return want, nil
 	}
 	n.dialing[addr] = true
 	n.mu.Unlock()
@@ -269,16 +287,28 @@ func (n *Node) setup(conn *quic.Conn, outbound bool, want PeerID) (*peer, error)
 		return nil, err
 	}
 	n.mu.Lock()
-	if old, dup := n.peers[id]; dup || n.closed {
+	if n.closed {
 		n.mu.Unlock()
-		if dup {
-			_ = old // both sides dialled at once: keep the connection already up
-		}
+		p.close(closeShutdown, "shutting down")
+		return nil, fmt.Errorf("%w: shutting down", ErrRefused)
+	}
+	old := n.peers[id]
+	if old != nil && !n.replaces(p, old) {
+		n.mu.Unlock()
 		p.close(closeDuplicate, "duplicate connection")
 		return nil, fmt.Errorf("%w: duplicate connection", ErrRefused)
 	}
 	n.peers[id] = p
 	n.mu.Unlock()
+	if old != nil {
+		// The new connection takes the old one's place, score included.
+		p.mu.Lock()
+		p.score = old.scoreNow()
+		p.mu.Unlock()
+		old.close(closeDuplicate, "replaced by a newer connection")
+		n.gossip.peerDown(old)
+		n.log.Debug("peer connection replaced", "peer", id.String()[:16], "addr", remote, "restarted", old.hello.Session != p.hello.Session)
+	}
 	n.book.Connected(id, p.hello.ListenAddrs, p.hello.Services, remote, outbound)
 	n.log.Debug("peer up", "peer", id.String()[:16], "addr", remote, "outbound", outbound)
 	p.start()
@@ -302,12 +332,14 @@ func (n *Node) admit(id PeerID, remote net.Addr, outbound bool, want PeerID) (st
 	if n.closed {
 		return "shutting down", closeShutdown
 	}
-	if _, dup := n.peers[id]; dup {
-		return "duplicate connection", closeDuplicate
-	}
+	// A second connection from a connected peer is admitted to the
+	// handshake: its Hello tells whether it replaces the first (replaces).
 	in, sameIP := 0, 0
 	host := hostOf(remote)
-	for _, p := range n.peers {
+	for pid, p := range n.peers {
+		if pid == id {
+			continue
+		}
 		if !p.outbound {
 			in++
 		}
@@ -332,14 +364,53 @@ func hostOf(a net.Addr) string {
 	return h
 }
 
+// replaces decides between two connections to the same peer, the same
+// way on both sides: a connection from a new session (the peer restarted)
+// replaces the old one, which is dead. Of two connections one side dialled,
+// both keep the later (its Hello.Conn is higher: the dialler dials a
+// connected peer again only once it has given the old connection up). Of
+// two dialled by each side at once, both keep the one dialled by the lower
+// peer ID. Called with n.mu held.
+func (n *Node) replaces(p, old *peer) bool {
+	if p.hello.Session != old.hello.Session {
+		return true
+	}
+	if p.outbound == old.outbound {
+		return p.conns > old.conns
+	}
+	dialler := func(c *peer) PeerID {
+		if c.outbound {
+			return n.id
+		}
+		return c.id
+	}
+	a, b := dialler(p), dialler(old)
+	return bytes.Compare(a[:], b[:]) < 0
+}
+
+// statelessResetKey derives the QUIC stateless reset key from the node's
+// identity key.
+func statelessResetKey(k *keys.PrivateKey) *quic.StatelessResetKey {
+	var key quic.StatelessResetKey
+	h := sha256.New()
+	h.Write([]byte("dnahost/netq stateless reset key v1\x00"))
+	h.Write(k.Bytes())
+	copy(key[:], h.Sum(nil))
+	return &key
+}
+
 // drop forgets a peer after its connection ended.
 func (n *Node) drop(p *peer, err error) {
 	n.mu.Lock()
-	if n.peers[p.id] == p {
+	current := n.peers[p.id] == p
+	if current {
 		delete(n.peers, p.id)
 	}
 	n.mu.Unlock()
 	n.gossip.peerDown(p)
+	if !current {
+		return // replaced by a newer connection, which carries its score
+	}
 	n.book.SetScore(p.id, p.scoreNow(), time.Now())
 	n.book.Disconnected(p.id)
 	if err != nil {

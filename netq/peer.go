@@ -25,7 +25,8 @@ type peer struct {
 	conn     *quic.Conn
 	outbound bool
 	ctrl     *quic.Stream
-	hello    *Hello
+	hello    *Hello // the peer's
+	conns    uint64 // the dialler's Conn in its Hello
 	sendq    chan outFrame
 	done     chan struct{}
 	once     sync.Once
@@ -53,7 +54,7 @@ func (p *peer) handshake() error {
 	ctx, cancel := context.WithTimeout(p.n.ctx, p.n.cfg.DialTimeout)
 	defer cancel()
 	var err error
-	hello := &Hello{Services: p.n.cfg.Services, Agent: p.n.cfg.Agent}
+	hello := &Hello{Services: p.n.cfg.Services, Session: p.n.session, Conn: p.n.conns.Add(1), Agent: p.n.cfg.Agent}
 	if a := p.n.Addr(); a != nil {
 		hello.ListenAddrs = []string{a.String()}
 	}
@@ -83,6 +84,10 @@ func (p *peer) handshake() error {
 		return err
 	}
 	p.ctrl.SetReadDeadline(time.Time{})
+	p.conns = p.hello.Conn
+	if p.outbound {
+		p.conns = hello.Conn
+	}
 	if !p.outbound {
 		return WriteFrame(p.ctrl, p.header(TypeHello), hello.Encode())
 	}

@@ -50,17 +50,26 @@ func Start(tb testing.TB, n int, configure func(i int, c *netq.Config)) *Cluster
 		if configure != nil {
 			configure(i, &cfg)
 		}
-		nd, err := netq.New(cfg)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := nd.Start(context.Background()); err != nil {
-			tb.Fatal(err)
-		}
+		nd := StartNode(tb, cfg)
 		c.Nodes = append(c.Nodes, nd)
 		c.Keys = append(c.Keys, cfg.Key)
 	}
 	return c
+}
+
+// StartNode makes and starts one node; the test's cleanup closes it
+// (closing twice is harmless).
+func StartNode(tb testing.TB, cfg netq.Config) *netq.Node {
+	tb.Helper()
+	nd, err := netq.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := nd.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { nd.Close() })
+	return nd
 }
 
 // WaitConnected waits until every node has at least min peers.
