@@ -137,8 +137,26 @@ func (s syncPeer) GetBlocks(ctx context.Context, m *chain.GetBlocks) (*chain.Blo
 	return chain.DecodeBlocks(b, chain.MainNet.MaxBlockBytes)
 }
 
+// requestSync syncs with a peer that sent a block whose parent is not
+// here: one sync per peer at a time (orphans from a peer arrive in bursts,
+// and a hostile one must not start a goroutine per block), tracked by wg so
+// that Close waits for it.
 func (n *Node) requestSync(from netq.PeerID) {
+	n.syncMu.Lock()
+	if n.syncing[from] {
+		n.syncMu.Unlock()
+		return
+	}
+	n.syncing[from] = true
+	n.syncMu.Unlock()
+	n.wg.Add(1)
 	go func() {
+		defer n.wg.Done()
+		defer func() {
+			n.syncMu.Lock()
+			delete(n.syncing, from)
+			n.syncMu.Unlock()
+		}()
 		ctx, cancel := context.WithTimeout(n.ctx, time.Minute)
 		defer cancel()
 		if _, err := n.chain.Sync(ctx, syncPeer{n.net, from}); err != nil {

@@ -171,6 +171,12 @@ func (n *Node) accept(a *proto.Announce) (*JobRecord, error) {
 		return nil, err
 	}
 	id := a.Job.ID()
+	model := ""
+	n.modelsMu.Lock()
+	if l, ok := n.models[a.Job.Bundle]; ok {
+		model = l.b.Manifest().Name
+	}
+	n.modelsMu.Unlock()
 	n.mu.Lock()
 	if _, ok := n.jobs[id]; ok {
 		n.mu.Unlock()
@@ -180,10 +186,7 @@ func (n *Node) accept(a *proto.Announce) (*JobRecord, error) {
 	r := &JobRecord{ID: id, JobBytes: a.Job.Encode(), EscrowTx: escrow.Encode(), Coordinator: coord,
 		Coordinating: coord == fmt.Sprintf("%x", n.pub), Bundle: a.Job.Bundle.String(), Prompt: a.Job.Prompt,
 		Received: time.Now().UnixMilli(), Commits: map[string][]byte{}, Reveals: map[string][]byte{},
-		CertSigs: map[string][]byte{}}
-	if l, ok := n.models[a.Job.Bundle]; ok {
-		r.Model = l.b.Manifest().Name
-	}
+		CertSigs: map[string][]byte{}, Model: model}
 	r.event(StageSubmitted, 0, "job %s announced by %s: %d tokens, replication %d, reward %d", id.String()[:12],
 		coord[:12], a.Job.MaxTokens, a.Job.Replication, a.Job.Reward)
 	n.jobs[id] = r
@@ -191,6 +194,7 @@ func (n *Node) accept(a *proto.Announce) (*JobRecord, error) {
 	delete(n.pending, id)
 	err = n.jobdb.put(r)
 	n.notifyLocked(r, r.History[len(r.History)-1:], nil)
+	c := r.clone() // under the lock: the reconciler may change r at once
 	n.mu.Unlock()
 	n.metrics.JobsSeen.Add(1)
 	if err != nil {
@@ -204,7 +208,7 @@ func (n *Node) accept(a *proto.Announce) (*JobRecord, error) {
 			n.onJobMessage(m)
 		}
 	}
-	return r.clone(), nil
+	return c, nil
 }
 
 // update applies f to a job's record under the lock, persists it and

@@ -45,10 +45,17 @@ func (n *Node) reconcileLoop() {
 		n.mu.Unlock()
 		for _, id := range ids {
 			inflight[id] = true
+			// Tracked by wg: Close waits for it before closing the stores
+			// it uses.
+			n.wg.Add(1)
 			go func() {
-				defer func() { done <- id }()
+				defer n.wg.Done()
 				if err := n.advance(id); err != nil && n.ctx.Err() == nil {
 					n.log.Debug("advance", "job", id.String()[:12], "err", err)
+				}
+				select {
+				case done <- id:
+				case <-n.ctx.Done():
 				}
 			}()
 		}

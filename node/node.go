@@ -76,6 +76,9 @@ type Node struct {
 	pending  map[keys.Hash]*pendingMsgs // messages for jobs not yet announced here
 	recheck  map[keys.Hash]bool         // closed jobs to check against the chain after a reorganisation
 
+	syncMu  sync.Mutex
+	syncing map[netq.PeerID]bool // peers a sync runs with (requestSync)
+
 	modelsMu sync.Mutex
 	models   map[keys.Hash]*loaded
 	fetching map[keys.Hash]chan struct{}
@@ -131,7 +134,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, p: p, key: key, pub: key.Public().Bytes(), log: cfg.Logger,
 		jobs: map[keys.Hash]*JobRecord{}, watchers: map[keys.Hash]map[chan Update]struct{}{},
-		allWatch: map[chan Update]struct{}{}, pending: map[keys.Hash]*pendingMsgs{}, recheck: map[keys.Hash]bool{},
+		allWatch: map[chan Update]struct{}{}, pending: map[keys.Hash]*pendingMsgs{}, recheck: map[keys.Hash]bool{}, syncing: map[netq.PeerID]bool{},
 		models: map[keys.Hash]*loaded{}, fetching: map[keys.Hash]chan struct{}{},
 		names: map[string]keys.Hash{}, sigs: map[keys.Hash]*bundleSource{},
 		computeQ: make(chan keys.Hash, 4096), sent: map[uint64]*chain.Tx{}}
