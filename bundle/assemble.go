@@ -65,6 +65,9 @@ func Assemble(leaves [][]byte, signature []byte, want keys.Hash, o ReadOptions) 
 
 // LeafData returns the bytes of Merkle leaf i: the manifest, then chunks.
 func (b *Bundle) LeafData(i int) ([]byte, error) {
+	if i < 0 || i >= len(b.leaves) {
+		return nil, fmt.Errorf("%w: leaf %d of %d", ErrNoFile, i, len(b.leaves))
+	}
 	if i == 0 {
 		return b.manifestBytes, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
@@ -169,9 +170,16 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 // WriteFile writes the bundle to path atomically (temporary file, then rename).
 func (b *Bundle) WriteFile(path string) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	// A temporary file of its own: writers of the same bundle at once must
+	// not interleave in one file.
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
 	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(tmp)
 		return err
 	}
 	if _, err := b.WriteTo(f); err != nil {

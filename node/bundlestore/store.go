@@ -71,11 +71,13 @@ func (d *Dir) Has(root keys.Hash) bool {
 	return err == nil
 }
 
-// Get opens and verifies a bundle.
+// Get opens and verifies a bundle. The file is read outside the lock: a
+// large bundle being read holds up nobody else.
 func (d *Dir) Get(root keys.Hash) (*bundle.Bundle, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if b, ok := d.mem[root]; ok {
+	b, ok := d.mem[root]
+	d.mu.Unlock()
+	if ok {
 		return b, nil
 	}
 	b, err := bundle.ReadFile(d.path(root), bundle.ReadOptions{ExpectID: root})
@@ -85,13 +87,20 @@ func (d *Dir) Get(root keys.Hash) (*bundle.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.mem[root] = b
+	d.mu.Lock()
+	if kept, ok := d.mem[root]; ok {
+		b = kept // another Get won the race
+	} else {
+		d.mem[root] = b
+	}
+	d.mu.Unlock()
 	return b, nil
 }
 
-// Put stores a verified bundle.
+// Put stores a verified bundle. A file already there is kept only if it
+// reads back as the bundle: a damaged one is replaced.
 func (d *Dir) Put(b *bundle.Bundle) error {
-	if d.Has(b.ID()) {
+	if _, err := d.Get(b.ID()); err == nil {
 		return nil
 	}
 	if err := b.WriteFile(d.path(b.ID())); err != nil {
