@@ -599,7 +599,6 @@ type jobView struct {
 		Tokens     []int32 `json:"tokens"`
 		Digest     string  `json:"digest"`
 		ComputeMs  float64 `json:"compute_ms"`
-		ComputeNs  int64   `json:"compute_ns"`
 		Committed  bool    `json:"committed"`
 		Revealed   bool    `json:"revealed"`
 		CertSigned bool    `json:"cert_signed"`
@@ -638,10 +637,7 @@ func (j *jobView) computeMs() float64 {
 	if j.Local == nil {
 		return 0
 	}
-	if j.Local.ComputeMs > 0 {
-		return j.Local.ComputeMs
-	}
-	return float64(j.Local.ComputeNs) / 1e6
+	return j.Local.ComputeMs
 }
 
 // stageAt is when the record entered a stage (zero if it did not).
