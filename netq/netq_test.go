@@ -153,3 +153,24 @@ func TestDiscovery(t *testing.T) {
 	}
 	t.Logf("restarted node reconnected to %d peers from its book", len(n.Peers()))
 }
+
+// A peer's reported height follows what it has shown since its Hello, and
+// never goes down.
+func TestSetPeerHeight(t *testing.T) {
+	c := netqtest.Start(t, 2, func(i int, cfg *netq.Config) {
+		h := uint64(10 * (i + 1))
+		cfg.Height = func() uint64 { return h }
+	})
+	c.WaitConnected(t, 1, 10*time.Second)
+	a, b := c.Nodes[0], c.Nodes[1]
+	height := func() uint64 { return a.Peers()[0].Height }
+	if got := height(); got != 20 {
+		t.Fatalf("height from Hello %d, want 20", got)
+	}
+	a.SetPeerHeight(b.ID(), 35)
+	a.SetPeerHeight(b.ID(), 30)
+	if got := height(); got != 35 {
+		t.Fatalf("height %d, want 35", got)
+	}
+	a.SetPeerHeight(netq.PeerID{1}, 99) // not connected: nothing happens
+}

@@ -443,6 +443,20 @@ func (n *Node) Peers() []PeerStatus {
 	return out
 }
 
+// SetPeerHeight records a chain height a peer has shown since its Hello
+// (say, by relaying a block); PeerStatus.Height reports the highest.
+func (n *Node) SetPeerHeight(id PeerID, height uint64) {
+	p := n.peer(id)
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	if p.hello != nil && height > p.hello.Height {
+		p.hello.Height = height
+	}
+	p.mu.Unlock()
+}
+
 func (n *Node) peer(id PeerID) *peer {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -85,6 +85,9 @@ func (n *Node) validateBlock(from netq.PeerID, b []byte) error {
 		n.log.Warn("block not processed", "err", err)
 		return nil
 	}
+	// The relayer holds this block: its height, not the one it said in its
+	// Hello, is what syncLoop compares with.
+	n.net.SetPeerHeight(from, blk.Header.Height)
 	if res.Orphan {
 		n.requestSync(from)
 	}
