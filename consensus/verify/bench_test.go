@@ -29,7 +29,7 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	ctx := context.Background()
 	for _, m := range models {
-		for _, n := range []int{16, 64, 256} {
+		for _, n := range []int{4, 16, 64, 256} {
 			b.Run(fmt.Sprintf("%s/tokens=%d", m.name, n), func(b *testing.B) {
 				e := load(b, m.get(b))
 				job := runtime.Job{Prompt: "Once upon a time", MaxTokens: n}
