@@ -118,33 +118,37 @@ func BenchmarkSandboxOverhead(b *testing.B) {
 // guest: abi_version (the boundary alone) and a 1×1 add (boundary, argument
 // checks, metering and a kernel).
 func BenchmarkHostCall(b *testing.B) {
-	ctx := context.Background()
 	code := testmodels.BuildGuest(b, testmodels.RepoRoot(b)+"/runtime/testdata/testguest")
 	for _, engine := range testEngines(b) {
 		for _, mode := range []string{"calls-nop", "calls"} {
-			b.Run(fmt.Sprintf("%s/%s", engine, mode), func(b *testing.B) {
-				rt := newRuntime(b, runtime.Config{Engine: engine})
-				md, err := rt.Load(ctx, hostileBundle(b, code, mode))
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer md.Close(ctx)
-				s, err := md.NewSession(ctx, runtime.SessionOptions{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				b.ResetTimer()
-				start := time.Now()
-				for i := 0; i < b.N; i++ {
-					if err := s.Forward([]int32{1}, 0); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N)/10000, "ns/call")
-			})
+			b.Run(fmt.Sprintf("%s/%s", engine, mode), func(b *testing.B) { benchHostCalls(b, engine, code, mode) })
 		}
 	}
+}
+
+// benchHostCalls times the test guest's Forward in a host-call mode: each
+// call makes 10,000 host calls (calls-nop: abi_version; calls: a 1×1 add).
+func benchHostCalls(b *testing.B, engine runtime.Engine, code []byte, mode string) {
+	ctx := context.Background()
+	rt := newRuntime(b, runtime.Config{Engine: engine})
+	md, err := rt.Load(ctx, hostileBundle(b, code, mode))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer md.Close(ctx)
+	s, err := md.NewSession(ctx, runtime.SessionOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if err := s.Forward([]int32{1}, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N)/10000, "ns/call")
 }
 
 func median(xs []float64) float64 {
@@ -192,26 +196,7 @@ func BenchmarkEngines(b *testing.B) {
 			})
 		}
 		for _, mode := range []string{"calls-nop", "calls"} {
-			b.Run(fmt.Sprintf("%s/hostcall/%s", e, mode), func(b *testing.B) {
-				rt := newRuntime(b, runtime.Config{Engine: e})
-				md, err := rt.Load(ctx, hostileBundle(b, code, mode))
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer md.Close(ctx)
-				s, err := md.NewSession(ctx, runtime.SessionOptions{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				start := time.Now()
-				for i := 0; i < b.N; i++ {
-					if err := s.Forward([]int32{1}, 0); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N)/10000, "ns/call")
-			})
+			b.Run(fmt.Sprintf("%s/hostcall/%s", e, mode), func(b *testing.B) { benchHostCalls(b, e, code, mode) })
 		}
 		bun := testmodels.Stories260K(b, kernels.F32)
 		for _, cached := range []bool{false, true} {
