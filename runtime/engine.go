@@ -158,10 +158,11 @@ func fromABIType(t hostfuncs.ValueType) valType {
 	return valI32
 }
 
-func fromABITypes(ts []hostfuncs.ValueType) []valType {
-	out := make([]valType, len(ts))
+// mapTypes converts a list of value types between encodings.
+func mapTypes[T, U any](ts []T, f func(T) U) []U {
+	out := make([]U, len(ts))
 	for i, t := range ts {
-		out[i] = fromABIType(t)
+		out[i] = f(t)
 	}
 	return out
 }
@@ -206,7 +207,7 @@ var hostTable = sync.OnceValue(func() []hostFunc {
 	var fs []hostFunc
 	for _, f := range hostfuncs.Functions() {
 		fs = append(fs, hostFunc{module: hostfuncs.ModuleName, name: f.Name,
-			params: fromABITypes(f.Params), results: fromABITypes(f.Results), abi: f.Call})
+			params: mapTypes(f.Params, fromABIType), results: mapTypes(f.Results, fromABIType), abi: f.Call})
 	}
 	fs = append(fs, wasiFunctions()...)
 	fs = append(fs, hostFunc{module: meter.ImportModule, name: meter.ImportName,

@@ -156,43 +156,31 @@ func wasmtimeValType(t valType) *wasmtime.ValType {
 	return wasmtime.NewValType(wasmtime.KindI32)
 }
 
-func fromWasmtimeTypes(ts []*wasmtime.ValType) []valType {
-	out := make([]valType, len(ts))
-	for i, t := range ts {
-		switch t.Kind() {
-		case wasmtime.KindI32:
-			out[i] = valI32
-		case wasmtime.KindI64:
-			out[i] = valI64
-		case wasmtime.KindF32:
-			out[i] = valF32
-		case wasmtime.KindF64:
-			out[i] = valF64
-		case wasmtime.KindFuncref:
-			out[i] = valFuncref
-		case wasmtime.KindExternref:
-			out[i] = valExternref
-		default:
-			out[i] = valV128
-		}
+func fromWasmtimeType(t *wasmtime.ValType) valType {
+	switch t.Kind() {
+	case wasmtime.KindI32:
+		return valI32
+	case wasmtime.KindI64:
+		return valI64
+	case wasmtime.KindF32:
+		return valF32
+	case wasmtime.KindF64:
+		return valF64
+	case wasmtime.KindFuncref:
+		return valFuncref
+	case wasmtime.KindExternref:
+		return valExternref
 	}
-	return out
+	return valV128
 }
 
 // bindHost defines the host table in the module's linker. Each function
 // finds its instance's env in the store's data.
 func (m *wasmtimeModule) bindHost() error {
 	for _, f := range hostTable() {
-		params := make([]*wasmtime.ValType, len(f.params))
-		for i, t := range f.params {
-			params[i] = wasmtimeValType(t)
-		}
-		results := make([]*wasmtime.ValType, len(f.results))
-		for i, t := range f.results {
-			results[i] = wasmtimeValType(t)
-		}
 		f := f
-		err := m.linker.FuncNew(f.module, f.name, wasmtime.NewFuncType(params, results),
+		ft := wasmtime.NewFuncType(mapTypes(f.params, wasmtimeValType), mapTypes(f.results, wasmtimeValType))
+		err := m.linker.FuncNew(f.module, f.name, ft,
 			func(c *wasmtime.Caller, args []wasmtime.Val) ([]wasmtime.Val, *wasmtime.Trap) {
 				env, _ := c.Data().(*instanceEnv)
 				if env == nil {
@@ -220,7 +208,7 @@ func (m *wasmtimeModule) imports() []externInfo {
 			name = *n
 		}
 		out = append(out, externInfo{module: im.Module(), name: name, kind: kindFunc,
-			params: fromWasmtimeTypes(ft.Params()), results: fromWasmtimeTypes(ft.Results())})
+			params: mapTypes(ft.Params(), fromWasmtimeType), results: mapTypes(ft.Results(), fromWasmtimeType)})
 	}
 	return out
 }
@@ -233,7 +221,7 @@ func (m *wasmtimeModule) exports() []externInfo {
 		case t.FuncType() != nil:
 			ft := t.FuncType()
 			out = append(out, externInfo{name: ex.Name(), kind: kindFunc,
-				params: fromWasmtimeTypes(ft.Params()), results: fromWasmtimeTypes(ft.Results())})
+				params: mapTypes(ft.Params(), fromWasmtimeType), results: mapTypes(ft.Results(), fromWasmtimeType)})
 		case t.MemoryType() != nil:
 			out = append(out, externInfo{name: ex.Name(), kind: kindMemory})
 		case t.GlobalType() != nil:
@@ -545,7 +533,7 @@ func (i *wasmtimeInstance) export(name string) guestFunc {
 	if f == nil {
 		return nil
 	}
-	return &wasmtimeFunc{i: i, f: f, params: fromWasmtimeTypes(f.Type(i.st.store).Params())}
+	return &wasmtimeFunc{i: i, f: f, params: mapTypes(f.Type(i.st.store).Params(), fromWasmtimeType)}
 }
 
 func (f *wasmtimeFunc) call(ctx context.Context, stack []uint64) error {

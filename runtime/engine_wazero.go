@@ -137,7 +137,7 @@ func bindWazeroHost(ctx context.Context, wz wazero.Runtime) error {
 			}
 		}
 		hb.NewFunctionBuilder().
-			WithGoModuleFunction(fn, wazeroTypes(f.params), wazeroTypes(f.results)).
+			WithGoModuleFunction(fn, mapTypes(f.params, wazeroType), mapTypes(f.results, wazeroType)).
 			WithName(f.name).
 			Export(f.name)
 	}
@@ -149,21 +149,9 @@ func bindWazeroHost(ctx context.Context, wz wazero.Runtime) error {
 	return nil
 }
 
-func wazeroTypes(ts []valType) []api.ValueType {
-	out := make([]api.ValueType, len(ts))
-	for i, t := range ts {
-		out[i] = api.ValueType(t) // the same binary encoding
-	}
-	return out
-}
-
-func fromWazeroTypes(ts []api.ValueType) []valType {
-	out := make([]valType, len(ts))
-	for i, t := range ts {
-		out[i] = valType(t)
-	}
-	return out
-}
+// wazero's value types have the same binary encoding as valType.
+func wazeroType(t valType) api.ValueType     { return api.ValueType(t) }
+func fromWazeroType(t api.ValueType) valType { return valType(t) }
 
 // wazeroCaller is the calling module, as host functions see it.
 type wazeroCaller struct{ mod api.Module }
@@ -191,7 +179,7 @@ func (m *wazeroModule) imports() []externInfo {
 	for _, def := range m.cm.ImportedFunctions() {
 		mod, name, _ := def.Import()
 		out = append(out, externInfo{module: mod, name: name, kind: kindFunc,
-			params: fromWazeroTypes(def.ParamTypes()), results: fromWazeroTypes(def.ResultTypes())})
+			params: mapTypes(def.ParamTypes(), fromWazeroType), results: mapTypes(def.ResultTypes(), fromWazeroType)})
 	}
 	return out
 }
@@ -200,7 +188,7 @@ func (m *wazeroModule) exports() []externInfo {
 	var out []externInfo
 	for name, def := range m.cm.ExportedFunctions() {
 		out = append(out, externInfo{name: name, kind: kindFunc,
-			params: fromWazeroTypes(def.ParamTypes()), results: fromWazeroTypes(def.ResultTypes())})
+			params: mapTypes(def.ParamTypes(), fromWazeroType), results: mapTypes(def.ResultTypes(), fromWazeroType)})
 	}
 	for name := range m.cm.ExportedMemories() {
 		out = append(out, externInfo{name: name, kind: kindMemory})
