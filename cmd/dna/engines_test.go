@@ -18,10 +18,7 @@ import (
 // says how to get it.
 func TestCLIEngines(t *testing.T) {
 	dir := setup(t)
-	ck, tok := filepath.Join(dir, "m.bin"), filepath.Join(dir, "t.bin")
-	mustDNA(t, "synth", "llama2c", "-o", ck, "--tokenizer", tok, "--dim", "32", "--layers", "2", "--heads", "4", "--vocab", "300", "--seq-len", "64")
-	b := filepath.Join(dir, "m.dna")
-	mustDNA(t, "import", "llama2c", ck, tok, "-o", b)
+	b := smallBundle(t, dir)
 	job := []string{"run", b, "-p", "hello there", "-n", "16", "--temp", "0.8", "--seed", "11", "--json"}
 	claims := map[runtime.Engine]verify.Claim{}
 	for _, e := range runtime.Engines() {

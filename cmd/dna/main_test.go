@@ -157,14 +157,22 @@ func TestCLIGolden(t *testing.T) {
 	}
 }
 
-// dna verify: 0 for an honest claim, 1 for a tampered one (naming the check
-// and position), 2 for input errors.
-func TestCLIVerify(t *testing.T) {
-	dir := setup(t)
+// smallBundle makes a small synthetic model with the CLI and imports it as
+// DIR/m.dna.
+func smallBundle(t *testing.T, dir string) string {
+	t.Helper()
 	ck, tok := filepath.Join(dir, "m.bin"), filepath.Join(dir, "t.bin")
 	mustDNA(t, "synth", "llama2c", "-o", ck, "--tokenizer", tok, "--dim", "32", "--layers", "2", "--heads", "4", "--vocab", "300", "--seq-len", "64")
 	b := filepath.Join(dir, "m.dna")
 	mustDNA(t, "import", "llama2c", ck, tok, "-o", b)
+	return b
+}
+
+// dna verify: 0 for an honest claim, 1 for a tampered one (naming the check
+// and position), 2 for input errors.
+func TestCLIVerify(t *testing.T) {
+	dir := setup(t)
+	b := smallBundle(t, dir)
 	claimPath := filepath.Join(dir, "claim.json")
 	os.WriteFile(claimPath, []byte(mustDNA(t, "run", b, "-p", "hello", "-n", "20", "--temp", "0.7", "--seed", "3", "--json")), 0o644)
 	for _, mode := range []string{"full", "rastic"} {
@@ -202,7 +210,7 @@ func TestCLIVerify(t *testing.T) {
 	}
 	// A claim about another bundle is an input error too.
 	other := filepath.Join(dir, "o.dna")
-	mustDNA(t, "import", "llama2c", ck, tok, "-o", other, "--quant", "q8")
+	mustDNA(t, "import", "llama2c", filepath.Join(dir, "m.bin"), filepath.Join(dir, "t.bin"), "-o", other, "--quant", "q8")
 	if code, _, errOut := dna(t, "verify", other, "--claim", claimPath); code != 2 {
 		t.Errorf("claim about another bundle: exit %d, %s", code, errOut)
 	}
