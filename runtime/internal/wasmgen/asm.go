@@ -102,6 +102,20 @@ func ImportFunc(mod, name string, typ uint32) []byte {
 	return Cat(Str(mod), Str(name), []byte{0x00}, U32(typ))
 }
 
+// ImportGlobal imports a global of value type t.
+func ImportGlobal(mod, name string, t byte, mutable bool) []byte {
+	m := byte(0)
+	if mutable {
+		m = 1
+	}
+	return Cat(Str(mod), Str(name), []byte{0x03, t, m})
+}
+
+// ImportMemory imports a memory of at least min pages.
+func ImportMemory(mod, name string, min uint32) []byte {
+	return Cat(Str(mod), Str(name), []byte{0x02, 0x00}, U32(min))
+}
+
 // Export exports index idx of kind (0 function, 1 table, 2 memory, 3 global).
 func Export(name string, kind byte, idx uint32) []byte {
 	return Cat(Str(name), []byte{kind}, U32(idx))
@@ -139,10 +153,24 @@ func LocalTee(i uint32) []byte { return Cat([]byte{0x22}, U32(i)) }
 func GlobalGet(i uint32) []byte {
 	return Cat([]byte{0x23}, U32(i))
 }
-func GlobalSet(i uint32) []byte { return Cat([]byte{0x24}, U32(i)) }
-func Call(f uint32) []byte      { return Cat([]byte{0x10}, U32(f)) }
-func Br(l uint32) []byte        { return Cat([]byte{0x0c}, U32(l)) }
-func BrIf(l uint32) []byte      { return Cat([]byte{0x0d}, U32(l)) }
+func GlobalSet(i uint32) []byte  { return Cat([]byte{0x24}, U32(i)) }
+func Call(f uint32) []byte       { return Cat([]byte{0x10}, U32(f)) }
+func Br(l uint32) []byte         { return Cat([]byte{0x0c}, U32(l)) }
+func BrIf(l uint32) []byte       { return Cat([]byte{0x0d}, U32(l)) }
+func ReturnCall(f uint32) []byte { return Cat([]byte{0x12}, U32(f)) }
+func RefFunc(f uint32) []byte    { return Cat([]byte{0xd2}, U32(f)) }
+func CallIndirect(typ, table uint32) []byte {
+	return Cat([]byte{0x11}, U32(typ), U32(table))
+}
+
+// BrTable branches to labels[i], or def when i is out of range.
+func BrTable(def uint32, labels ...uint32) []byte {
+	b := Cat([]byte{0x0e}, U32(uint32(len(labels))))
+	for _, l := range labels {
+		b = Cat(b, U32(l))
+	}
+	return Cat(b, U32(def))
+}
 
 // Mem is a load or store with alignment log2 and offset.
 func Mem(op byte, align, offset uint32) []byte { return Cat([]byte{op}, U32(align), U32(offset)) }
